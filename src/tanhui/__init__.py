@@ -1,0 +1,1 @@
+"""tanhui 碳惠 — an open carbon-inclusion platform."""

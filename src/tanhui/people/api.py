@@ -1,0 +1,151 @@
+"""Citizen self-service API: profile, bindings, scenario consents, account closure, SMS login."""
+
+from datetime import date
+
+from django.contrib.auth import login
+from django.shortcuts import get_object_or_404
+from ninja import Router, Schema
+from ninja.security import django_auth
+
+from tanhui.core.errors import DomainError, NotAllowed
+from tanhui.ingest.models import Provider
+from tanhui.methodology.models import Scenario
+from tanhui.people import services
+from tanhui.people.models import Binding, Citizen
+
+router = Router(tags=["citizen"])
+
+
+def current_citizen(request) -> Citizen:
+    """The signed-in citizen; every /me route acts on this object only."""
+    citizen = getattr(request.user, "citizen", None) if request.user.is_authenticated else None
+    if citizen is None or not citizen.is_active:
+        raise NotAllowed("not_a_citizen", "仅限已登录的市民")
+    return citizen
+
+
+class ProfileOut(Schema):
+    public_id: str
+    masked_name: str
+    district: str | None
+    community: str | None
+
+
+class BindingIn(Schema):
+    provider: str
+    external_user_id: str
+
+
+class BindingOut(Schema):
+    id: int
+    provider: str
+    provider_name: str
+    external_user_id: str
+    bound_at: str
+
+
+class ConsentIn(Schema):
+    scenario: str
+    effective_from: date | None = None
+
+
+class ConsentOut(Schema):
+    scenario: str
+    scenario_name: str
+    effective_from: date | None
+    granted_at: str
+
+
+class PhoneIn(Schema):
+    phone: str
+
+
+class CodeLoginIn(Schema):
+    phone: str
+    code: str
+
+
+class Ok(Schema):
+    ok: bool = True
+
+
+def _binding_out(b: Binding) -> BindingOut:
+    return BindingOut(id=b.id, provider=b.provider.code, provider_name=b.provider.name,
+                      external_user_id=b.external_user_id, bound_at=b.bound_at.isoformat())
+
+
+@router.get("/me", response=ProfileOut, auth=django_auth)
+def me(request):
+    c = current_citizen(request)
+    return ProfileOut(public_id=c.public_id, masked_name=c.masked_name,
+                      district=c.district.name if c.district else None,
+                      community=c.community.name if c.community else None)
+
+
+@router.get("/me/bindings", response=list[BindingOut], auth=django_auth)
+def list_bindings(request):
+    citizen = current_citizen(request)
+    return [_binding_out(b) for b in citizen.bindings.filter(unbound_at__isnull=True).select_related("provider")]
+
+
+@router.post("/me/bindings", response={201: BindingOut}, auth=django_auth)
+def create_binding(request, payload: BindingIn):
+    citizen = current_citizen(request)
+    provider = Provider.objects.filter(code=payload.provider, active=True).first()
+    if provider is None:
+        raise DomainError("unknown_provider", "数据方不存在")
+    return 201, _binding_out(services.bind(citizen, provider, payload.external_user_id.strip()))
+
+
+@router.delete("/me/bindings/{binding_id}", response=Ok, auth=django_auth)
+def delete_binding(request, binding_id: int):
+    citizen = current_citizen(request)
+    services.unbind(get_object_or_404(Binding, pk=binding_id, citizen=citizen, unbound_at__isnull=True))
+    return Ok()
+
+
+@router.get("/me/consents", response=list[ConsentOut], auth=django_auth)
+def list_consents(request):
+    citizen = current_citizen(request)
+    return [ConsentOut(scenario=c.scenario.code, scenario_name=c.scenario.name, effective_from=c.effective_from,
+                       granted_at=c.granted_at.isoformat())
+            for c in citizen.consents.filter(revoked_at__isnull=True).select_related("scenario")]
+
+
+@router.post("/me/consents", response={201: ConsentOut}, auth=django_auth)
+def grant(request, payload: ConsentIn):
+    citizen = current_citizen(request)
+    scenario = Scenario.objects.filter(code=payload.scenario).first()
+    if scenario is None:
+        raise DomainError("unknown_scenario", "场景不存在")
+    c = services.grant_consent(citizen, scenario, payload.effective_from)
+    return 201, ConsentOut(scenario=scenario.code, scenario_name=scenario.name, effective_from=c.effective_from,
+                           granted_at=c.granted_at.isoformat())
+
+
+@router.delete("/me/consents/{scenario_code}", response=Ok, auth=django_auth)
+def revoke(request, scenario_code: str):
+    citizen = current_citizen(request)
+    services.revoke_consent(citizen, get_object_or_404(Scenario, code=scenario_code))
+    return Ok()
+
+
+@router.post("/me/close", response=Ok, auth=django_auth)
+def close(request):
+    services.close_account(current_citizen(request))
+    return Ok()
+
+
+@router.post("/auth/sms-code", response=Ok, tags=["auth"])
+def sms_code(request, payload: PhoneIn):
+    services.request_login_code(payload.phone)
+    return Ok()
+
+
+@router.post("/auth/sms-login", response=ProfileOut, tags=["auth"])
+def sms_login(request, payload: CodeLoginIn):
+    user = services.verify_login_code(payload.phone, payload.code)
+    if user is None:
+        raise DomainError("invalid_code", "验证码错误或已过期", status=401)
+    login(request, user, backend="tanhui.people.auth.PhoneBackend")
+    return me(request)

@@ -1,0 +1,131 @@
+"""Django settings for tanhui.
+
+Everything that differs between machines comes from the environment:
+- TANHUI_HOME (default ./var): embedded SQLite database, generated secrets, uploaded and exported files.
+- TANHUI_DATABASE_URL: postgresql://… to use PostgreSQL instead of the embedded SQLite.
+- TANHUI_DEBUG=1 for development.
+"""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+from tanhui.core.secrets import load_or_create_secrets
+
+BASE_DIR = Path(__file__).resolve().parent
+HOME = Path(os.environ.get("TANHUI_HOME", "var")).resolve()
+HOME.mkdir(parents=True, exist_ok=True)
+
+SECRETS = load_or_create_secrets(HOME / "secrets.json")
+SECRET_KEY = SECRETS["django_secret_key"]
+DEBUG = os.environ.get("TANHUI_DEBUG") == "1"
+ALLOWED_HOSTS = [h for h in os.environ.get("TANHUI_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "tanhui.core",
+    "tanhui.people",
+    "tanhui.methodology",
+    "tanhui.ledger",
+    "tanhui.ingest",
+    "tanhui.synth",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "tanhui.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = "tanhui.wsgi.application"
+
+DATABASE_URL = os.environ.get("TANHUI_DATABASE_URL")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": HOME / "tanhui.sqlite3",
+            "OPTIONS": {
+                # WAL lets the web site read while a batch is being written.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
+                "transaction_mode": "IMMEDIATE",
+            },
+            "TEST": {"NAME": HOME / "test.sqlite3"},
+        }
+    }
+
+AUTH_USER_MODEL = "people.User"
+AUTHENTICATION_BACKENDS = ["tanhui.people.auth.PhoneBackend", "django.contrib.auth.backends.ModelBackend"]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+LANGUAGE_CODE = "zh-hans"
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = HOME / "static"
+MEDIA_URL = "media/"
+MEDIA_ROOT = HOME / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# One-time login codes go through a pluggable sender; the default writes to the console log.
+TANHUI_SMS_BACKEND = os.environ.get("TANHUI_SMS_BACKEND", "tanhui.people.sms.ConsoleSender")
+TANHUI_REGION = os.environ.get("TANHUI_REGION", "SZ")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "INFO"},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}
