@@ -49,6 +49,8 @@ def invalid_value(request, exc: ValidationError):
 
 @api.exception_handler(HttpError)
 def http_error(request, exc: HttpError):
+    if exc.status_code == 403 and "CSRF" in str(exc):
+        return _error(request, 403, "csrf_failed", "缺少或错误的 CSRF 令牌")
     return _error(request, exc.status_code, "http_error", str(exc))
 
 
@@ -56,10 +58,12 @@ def _register_routers() -> None:
     from tanhui.ingest.api import router as ingest_router
     from tanhui.ledger.api import router as ledger_router
     from tanhui.people.api import router as people_router
+    from tanhui.supervision.api import router as supervision_router
 
     api.add_router("/", people_router)
     api.add_router("/", ledger_router)
     api.add_router("/", ingest_router)
+    api.add_router("/supervision/", supervision_router)
 
 
 _register_routers()

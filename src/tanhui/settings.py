@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "tanhui.ledger",
     "tanhui.ingest",
     "tanhui.synth",
+    "tanhui.supervision",
 ]
 
 MIDDLEWARE = [
@@ -103,6 +104,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = HOME / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_URL = "media/"
 MEDIA_ROOT = HOME / "media"
 STORAGES = {

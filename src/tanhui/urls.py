@@ -10,6 +10,7 @@ urlpatterns = [
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
+    path("supervision/", include("tanhui.supervision.urls")),
     path("", include("tanhui.people.urls")),
     prefix_default_language=False,
 )

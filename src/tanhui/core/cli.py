@@ -38,7 +38,7 @@ class JsonCommand(BaseCommand):
         self.as_json = options["json"]
         result = self.run(**options)
         if self.as_json:
-            sys.stdout.write(json.dumps(result, ensure_ascii=False, sort_keys=False) + "\n")
+            self.stdout.write(json.dumps(result, ensure_ascii=False))
         else:
             self.render(result)
 

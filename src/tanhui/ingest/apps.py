@@ -1,6 +1,7 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
 
 
 class IngestConfig(AppConfig):
     name = "tanhui.ingest"
-    verbose_name = "数据接入"
+    verbose_name = _("数据接入")

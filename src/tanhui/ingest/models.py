@@ -43,3 +43,113 @@ class Provider(models.Model):
         self.api_key_hash = hash_api_key(key)
         self.api_key_prefix = key[: len(self.code) + 8]
         return key
+
+
+class Batch(models.Model):
+    """One delivery of behaviour records (a file, an upload or a set of API chunks) for one scenario."""
+
+    class Status(models.TextChoices):
+        RECEIVING = "receiving", _("接收中")
+        QUEUED = "queued", _("排队中")
+        PROCESSING = "processing", _("处理中")
+        DONE = "done", _("已完成")
+        FAILED = "failed", _("失败")
+
+    class Source(models.TextChoices):
+        CLI = "cli", _("命令行")
+        UPLOAD = "upload", _("文件上传")
+        RECORDS = "records", _("接口分块")
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="batches")
+    scenario = models.ForeignKey("methodology.Scenario", on_delete=models.PROTECT, related_name="batches")
+    key = models.CharField(_("批次键"), max_length=100, null=True, blank=True,
+                           help_text=_("数据方自定的批次键；重复提交同一键是幂等的"))
+    source = models.CharField(max_length=10, choices=Source.choices)
+    filename = models.CharField(max_length=300, blank=True)
+    file_sha256 = models.CharField(max_length=64, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RECEIVING, db_index=True)
+    error = models.TextField(blank=True)
+    engine = models.CharField(max_length=20, default="duckdb")
+    records = models.PositiveBigIntegerField(default=0)
+    accepted = models.PositiveBigIntegerField(default=0)
+    duplicates = models.PositiveBigIntegerField(default=0)
+    rejected = models.PositiveBigIntegerField(default=0)
+    capped = models.PositiveBigIntegerField(default=0)
+    vacant = models.PositiveBigIntegerField(default=0)
+    rejected_by_reason = models.JSONField(default=dict)
+    reduction_mg = models.BigIntegerField(default=0)
+    points = models.BigIntegerField(default=0)
+    accounts_credited = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("报送批次")
+        verbose_name_plural = _("报送批次")
+        constraints = [models.UniqueConstraint(fields=["provider", "key"], name="batch_key_per_provider")]
+        ordering = ["-id"]
+
+    def __str__(self):
+        return f"#{self.pk} {self.provider.code}/{self.scenario.code} {self.get_status_display()}"
+
+    def summary(self) -> dict:
+        """The `tanhui ingest --json` contract."""
+        return {"batch_id": self.pk, "scenario": self.scenario.code, "records": self.records,
+                "accepted": self.accepted, "duplicates": self.duplicates, "rejected": self.rejected,
+                "capped": self.capped, "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
+                "reduction_mg": self.reduction_mg, "points": self.points,
+                "accounts_credited": self.accounts_credited}
+
+
+class Reduction(models.Model):
+    """One accepted record and what it earned, with its provenance. `(provider, record_id)` is unique:
+    the database itself refuses to credit a record twice, across batches and channels."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="reductions")
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="+")
+    record_id = models.CharField(max_length=100)
+    citizen = models.ForeignKey("people.Citizen", on_delete=models.PROTECT, related_name="reductions")
+    scenario = models.ForeignKey("methodology.Scenario", on_delete=models.PROTECT, related_name="+")
+    local_date = models.DateField()
+    started_at = models.DateTimeField(null=True)
+    quantity = models.CharField(_("里程(km)或用电量(kWh)"), max_length=40,
+                                help_text=_("原始十进制数，以文本保存以保持精确"))
+    reduction_mg = models.BigIntegerField()
+    capped = models.BooleanField(default=False)
+    vacant = models.BooleanField(default=False)
+    methodology_version = models.ForeignKey("methodology.MethodologyVersion", on_delete=models.PROTECT,
+                                            related_name="reductions")
+    factor_version = models.ForeignKey("methodology.FactorVersion", on_delete=models.PROTECT,
+                                       related_name="reductions")
+    input_hash = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("减排量")
+        verbose_name_plural = _("减排量")
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "record_id"], name="record_credited_once"),
+            models.CheckConstraint(condition=models.Q(reduction_mg__gte=0), name="reduction_not_negative"),
+        ]
+        indexes = [
+            models.Index(fields=["scenario", "citizen", "local_date"], name="reduction_citizen_day"),
+            models.Index(fields=["citizen", "local_date"], name="reduction_statement"),
+        ]
+
+
+class RejectedRecord(models.Model):
+    """A record that was not accepted, kept with its reason (and raw content, except for records of
+    unknown users, which are not personal data of ours to keep) for the provider to download until
+    `purge_after`."""
+
+    batch = models.ForeignKey(Batch, on_delete=models.CASCADE, related_name="rejects")
+    seq = models.BigIntegerField()
+    record_id = models.CharField(max_length=100, blank=True)
+    reason = models.CharField(max_length=30)
+    raw = models.JSONField(null=True)
+    purge_after = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = _("拒收记录")
+        verbose_name_plural = _("拒收记录")
+        indexes = [models.Index(fields=["batch", "seq"], name="reject_batch_seq")]

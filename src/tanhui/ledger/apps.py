@@ -1,6 +1,24 @@
 from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+from django.core import checks
 
 
 class LedgerConfig(AppConfig):
     name = "tanhui.ledger"
-    verbose_name = "碳账本"
+    verbose_name = _("碳账本")
+
+    def ready(self):
+        checks.register(check_expire_days)
+
+
+def check_expire_days(app_configs=None, **kwargs):
+    """TANHUI_POINTS_EXPIRE_DAYS is checked at start-up, not first when points expire."""
+    from django.core.exceptions import ImproperlyConfigured
+
+    from tanhui.ledger.services import expire_days
+
+    try:
+        expire_days()
+    except ImproperlyConfigured as exc:
+        return [checks.Error(str(exc), id="ledger.E001")]
+    return []

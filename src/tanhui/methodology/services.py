@@ -8,6 +8,7 @@ from pathlib import Path
 from django.db import transaction
 
 from tanhui.methodology.models import EmissionFactor, FactorVersion, Methodology, MethodologyVersion, Scenario
+from tanhui.methodology.params import VersionedParams, params_from_json
 
 SHIPPED = Path(__file__).with_name("shipped.json")
 
@@ -41,3 +42,29 @@ def load_shipped_reference_data() -> dict:
                                       "factor": EmissionFactor.objects.get(code=s["factor"])})[1]
     return {"created": created, "scenarios": Scenario.objects.count(),
             "methodology_versions": MethodologyVersion.objects.count(), "factor_versions": FactorVersion.objects.count()}
+
+
+def version_segments(scenario: Scenario) -> list[tuple[date, MethodologyVersion, FactorVersion]]:
+    """The (from date, methodology version, factor version) in force for the scenario, oldest first.
+
+    A new segment starts whenever either a methodology version or a factor version takes effect;
+    each segment lasts until the next one starts.
+    """
+    mvs = list(MethodologyVersion.objects.filter(methodology=scenario.methodology_id).order_by("valid_from"))
+    fvs = list(FactorVersion.objects.filter(factor=scenario.factor_id).order_by("valid_from"))
+    segments = []
+    for start in sorted({v.valid_from for v in mvs} | {v.valid_from for v in fvs}):
+        mv = next((v for v in reversed(mvs) if v.valid_from <= start), None)
+        fv = next((v for v in reversed(fvs) if v.valid_from <= start), None)
+        if mv and fv:
+            segments.append((start, mv, fv))
+    return segments
+
+
+def engine_versions(scenario: Scenario) -> list[VersionedParams]:
+    """The scenario's version segments as the engines take them (valid_to exclusive)."""
+    segments = version_segments(scenario)
+    return [VersionedParams(version_id=mv.pk, factor_version_id=fv.pk, valid_from=start,
+                            valid_to=segments[i + 1][0] if i + 1 < len(segments) else None,
+                            params=params_from_json(scenario.kind, mv.parameters[scenario.code], fv.value))
+            for i, (start, mv, fv) in enumerate(segments)]

@@ -4,14 +4,16 @@ from datetime import date
 
 from django.contrib.auth import login
 from django.shortcuts import get_object_or_404
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
+from ninja.errors import HttpError
 from ninja.security import django_auth
+from ninja.utils import check_csrf
 
 from tanhui.core.errors import DomainError, NotAllowed
 from tanhui.ingest.models import Provider
 from tanhui.methodology.models import Scenario
 from tanhui.people import services
-from tanhui.people.models import Binding, Citizen
+from tanhui.people.models import Binding, Citizen, Consent
 
 router = Router(tags=["citizen"])
 
@@ -74,6 +76,11 @@ def _binding_out(b: Binding) -> BindingOut:
                       external_user_id=b.external_user_id, bound_at=b.bound_at.isoformat())
 
 
+def _consent_out(c: Consent) -> ConsentOut:
+    return ConsentOut(scenario=c.scenario.code, scenario_name=c.scenario.name,
+                      effective_from=c.effective_from, granted_at=c.granted_at.isoformat())
+
+
 @router.get("/me", response=ProfileOut, auth=django_auth)
 def me(request):
     c = current_citizen(request)
@@ -85,7 +92,8 @@ def me(request):
 @router.get("/me/bindings", response=list[BindingOut], auth=django_auth)
 def list_bindings(request):
     citizen = current_citizen(request)
-    return [_binding_out(b) for b in citizen.bindings.filter(unbound_at__isnull=True).select_related("provider")]
+    bindings = citizen.bindings.filter(unbound_at__isnull=True).select_related("provider")
+    return [_binding_out(b) for b in bindings]
 
 
 @router.post("/me/bindings", response={201: BindingOut}, auth=django_auth)
@@ -94,7 +102,7 @@ def create_binding(request, payload: BindingIn):
     provider = Provider.objects.filter(code=payload.provider, active=True).first()
     if provider is None:
         raise DomainError("unknown_provider", "数据方不存在")
-    return 201, _binding_out(services.bind(citizen, provider, payload.external_user_id.strip()))
+    return Status(201, _binding_out(services.bind(citizen, provider, payload.external_user_id.strip())))
 
 
 @router.delete("/me/bindings/{binding_id}", response=Ok, auth=django_auth)
@@ -107,9 +115,8 @@ def delete_binding(request, binding_id: int):
 @router.get("/me/consents", response=list[ConsentOut], auth=django_auth)
 def list_consents(request):
     citizen = current_citizen(request)
-    return [ConsentOut(scenario=c.scenario.code, scenario_name=c.scenario.name, effective_from=c.effective_from,
-                       granted_at=c.granted_at.isoformat())
-            for c in citizen.consents.filter(revoked_at__isnull=True).select_related("scenario")]
+    consents = citizen.consents.filter(revoked_at__isnull=True).select_related("scenario")
+    return [_consent_out(c) for c in consents]
 
 
 @router.post("/me/consents", response={201: ConsentOut}, auth=django_auth)
@@ -118,9 +125,7 @@ def grant(request, payload: ConsentIn):
     scenario = Scenario.objects.filter(code=payload.scenario).first()
     if scenario is None:
         raise DomainError("unknown_scenario", "场景不存在")
-    c = services.grant_consent(citizen, scenario, payload.effective_from)
-    return 201, ConsentOut(scenario=scenario.code, scenario_name=scenario.name, effective_from=c.effective_from,
-                           granted_at=c.granted_at.isoformat())
+    return Status(201, _consent_out(services.grant_consent(citizen, scenario, payload.effective_from)))
 
 
 @router.delete("/me/consents/{scenario_code}", response=Ok, auth=django_auth)
@@ -136,14 +141,23 @@ def close(request):
     return Ok()
 
 
+def _check_csrf(request) -> None:
+    """The login endpoints are not behind `django_auth`, which checks CSRF, so they check it here:
+    otherwise another site could sign a visitor in as the attacker (login CSRF)."""
+    if check_csrf(request):
+        raise HttpError(403, "CSRF check Failed")
+
+
 @router.post("/auth/sms-code", response=Ok, tags=["auth"])
 def sms_code(request, payload: PhoneIn):
+    _check_csrf(request)
     services.request_login_code(payload.phone)
     return Ok()
 
 
 @router.post("/auth/sms-login", response=ProfileOut, tags=["auth"])
 def sms_login(request, payload: CodeLoginIn):
+    _check_csrf(request)
     user = services.verify_login_code(payload.phone, payload.code)
     if user is None:
         raise DomainError("invalid_code", "验证码错误或已过期", status=401)

@@ -2,6 +2,7 @@
 
 from django.contrib.auth.backends import ModelBackend
 
+from tanhui.people.models import User
 from tanhui.people.phones import normalise_phone
 from tanhui.people.services import find_citizen_by_phone
 
@@ -12,7 +13,9 @@ class PhoneBackend(ModelBackend):
         if phone is None or password is None:
             return None
         citizen = find_citizen_by_phone(phone)
-        if citizen is None or not citizen.is_active:
+        if citizen is None:
+            # Hash anyway, as ModelBackend does, so the answer does not reveal who is registered.
+            User().set_password(password)
             return None
         user = citizen.user
         if user.check_password(password) and self.user_can_authenticate(user):

@@ -6,12 +6,12 @@ no plain phone number is ever written to the database.
 
 import secrets
 
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from tanhui.core.pii import EncryptedTextField, mask_name
+from tanhui.core.pii import EncryptedTextField, mask_name, mask_phone
 
 
 class District(models.Model):
@@ -27,7 +27,8 @@ class District(models.Model):
 
 
 class Community(models.Model):
-    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="communities")
+    district = models.ForeignKey(District, on_delete=models.PROTECT, related_name="communities",
+                                 verbose_name=_("行政区"))
     name = models.CharField(_("社区"), max_length=100)
 
     class Meta:
@@ -53,7 +54,8 @@ class Organisation(models.Model):
     kind = models.CharField(_("类型"), max_length=30, choices=Kind.choices)
     name = models.CharField(_("名称"), max_length=200)
     licence_no = models.CharField(_("统一社会信用代码"), max_length=18, blank=True)
-    district = models.ForeignKey(District, on_delete=models.PROTECT, null=True, blank=True)
+    district = models.ForeignKey(District, on_delete=models.PROTECT, null=True, blank=True,
+                                 verbose_name=_("行政区"))
 
     class Meta:
         verbose_name = _("组织")
@@ -62,6 +64,14 @@ class Organisation(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class StaffAwareUserManager(UserManager):
+    """`createsuperuser` makes an administrator, not a user with the default citizen role."""
+
+    def create_superuser(self, username, email=None, password=None, **extra_fields):
+        extra_fields.setdefault("role", User.Role.ADMIN)
+        return super().create_superuser(username, email, password, **extra_fields)
 
 
 class User(AbstractUser):
@@ -81,7 +91,10 @@ class User(AbstractUser):
 
     role = models.CharField(_("角色"), max_length=20, choices=Role.choices, default=Role.CITIZEN)
     organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, null=True, blank=True,
-                                     related_name="staff")
+                                     related_name="staff", verbose_name=_("所属组织"))
+
+    objects = StaffAwareUserManager()
+    REQUIRED_FIELDS = []  # no e-mail needed, even for `createsuperuser --noinput`
 
     class Meta:
         verbose_name = _("用户")
@@ -100,18 +113,19 @@ class Citizen(models.Model):
         ACTIVE = "active", _("正常")
         CLOSED = "closed", _("已注销")
 
-    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="citizen")
+    user = models.OneToOneField(User, on_delete=models.PROTECT, related_name="citizen",
+                                verbose_name=_("登录账号"))
     public_id = models.CharField(_("公开编号"), max_length=13, unique=True, default=new_public_id)
     phone = EncryptedTextField(_("手机号"), null=True, blank=True)
     phone_hash = models.CharField(max_length=64, unique=True, null=True, editable=False)
     name = EncryptedTextField(_("姓名"), null=True, blank=True)
     district = models.ForeignKey(District, on_delete=models.PROTECT, null=True, blank=True,
-                                 related_name="citizens")
+                                 related_name="citizens", verbose_name=_("行政区"))
     community = models.ForeignKey(Community, on_delete=models.PROTECT, null=True, blank=True,
-                                  related_name="citizens")
+                                  related_name="citizens", verbose_name=_("社区"))
     status = models.CharField(_("状态"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
-    created_at = models.DateTimeField(auto_now_add=True)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(_("注册时间"), auto_now_add=True)
+    closed_at = models.DateTimeField(_("注销时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("市民")
@@ -125,6 +139,10 @@ class Citizen(models.Model):
         return mask_name(self.name or "")
 
     @property
+    def masked_phone(self) -> str:
+        return mask_phone(self.phone or "")
+
+    @property
     def is_active(self) -> bool:
         return self.status == self.Status.ACTIVE
 
@@ -132,30 +150,38 @@ class Citizen(models.Model):
 class Binding(models.Model):
     """A citizen's account at a data provider (metro card, bike-share user, power account)."""
 
-    citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="bindings")
-    provider = models.ForeignKey("ingest.Provider", on_delete=models.PROTECT, related_name="bindings")
+    citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="bindings",
+                                verbose_name=_("市民"))
+    provider = models.ForeignKey("ingest.Provider", on_delete=models.PROTECT, related_name="bindings",
+                                 verbose_name=_("数据方"))
     external_user_id = models.CharField(_("数据方用户编号"), max_length=100)
-    bound_at = models.DateTimeField(auto_now_add=True)
-    unbound_at = models.DateTimeField(null=True, blank=True)
+    bound_at = models.DateTimeField(_("绑定时间"), auto_now_add=True)
+    unbound_at = models.DateTimeField(_("解绑时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("账户绑定")
         verbose_name_plural = _("账户绑定")
         constraints = [
-            models.UniqueConstraint(fields=["provider", "external_user_id"], condition=Q(unbound_at__isnull=True),
+            models.UniqueConstraint(fields=["provider", "external_user_id"],
+                                    condition=Q(unbound_at__isnull=True),
                                     name="one_active_binding_per_provider_account"),
         ]
         indexes = [models.Index(fields=["provider", "external_user_id"])]
+
+    def __str__(self):
+        return f"{self.provider.code}:{self.external_user_id}"
 
 
 class Consent(models.Model):
     """A scenario authorisation (场景授权): effective from a local date until revoked."""
 
-    citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="consents")
-    scenario = models.ForeignKey("methodology.Scenario", on_delete=models.PROTECT, related_name="consents")
+    citizen = models.ForeignKey(Citizen, on_delete=models.PROTECT, related_name="consents",
+                                verbose_name=_("市民"))
+    scenario = models.ForeignKey("methodology.Scenario", on_delete=models.PROTECT, related_name="consents",
+                                 verbose_name=_("场景"))
     effective_from = models.DateField(_("生效日期"), null=True, blank=True, help_text=_("空表示不限"))
-    granted_at = models.DateTimeField(auto_now_add=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    granted_at = models.DateTimeField(_("授权时间"), auto_now_add=True)
+    revoked_at = models.DateTimeField(_("撤销时间"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("场景授权")
@@ -164,6 +190,9 @@ class Consent(models.Model):
             models.UniqueConstraint(fields=["citizen", "scenario"], condition=Q(revoked_at__isnull=True),
                                     name="one_active_consent_per_scenario"),
         ]
+
+    def __str__(self):
+        return f"{self.scenario.code}@{self.effective_from or '*'}"
 
 
 class LoginCode(models.Model):
@@ -175,3 +204,6 @@ class LoginCode(models.Model):
     expires_at = models.DateTimeField()
     attempts = models.PositiveSmallIntegerField(default=0)
     used = models.BooleanField(default=False)
+
+    def __str__(self):
+        return f"login code #{self.pk}"

@@ -59,6 +59,8 @@ def bind(citizen: Citizen, provider, external_user_id: str) -> Binding:
     """Binds a provider account; a provider account belongs to at most one citizen at a time."""
     if not citizen.is_active:
         raise DomainError("account_closed", "账户已注销")
+    if not external_user_id:
+        raise DomainError("malformed", "数据方用户编号不能为空")
     existing = Binding.objects.filter(provider=provider, external_user_id=external_user_id,
                                       unbound_at__isnull=True).first()
     if existing:
@@ -67,7 +69,8 @@ def bind(citizen: Citizen, provider, external_user_id: str) -> Binding:
         return existing
     try:
         with transaction.atomic():
-            return Binding.objects.create(citizen=citizen, provider=provider, external_user_id=external_user_id)
+            return Binding.objects.create(citizen=citizen, provider=provider,
+                                          external_user_id=external_user_id)
     except IntegrityError as exc:  # a concurrent bind of the same account won the race
         raise Conflict("binding_taken", "该数据方账户已被其他市民绑定") from exc
 
@@ -106,6 +109,7 @@ def close_account(citizen: Citizen) -> None:
     and registry entries keep pointing at the (now anonymous) citizen row and stay valid."""
     now = timezone.now()
     with transaction.atomic():
+        LoginCode.objects.filter(phone_hash=citizen.phone_hash).delete()
         Binding.objects.filter(citizen=citizen, unbound_at__isnull=True).update(unbound_at=now)
         Consent.objects.filter(citizen=citizen, revoked_at__isnull=True).update(revoked_at=now)
         citizen.phone = None
@@ -122,7 +126,8 @@ def close_account(citizen: Citizen) -> None:
 
 def request_login_code(phone: str) -> None:
     """Sends a 6-digit code by SMS; at most one per minute per number. Unknown numbers get the same
-    answer as known ones, so the endpoint does not reveal who is registered."""
+    answers as known ones (a code row is recorded but nothing is sent, so the per-minute limit
+    applies alike), and the endpoint does not reveal who is registered."""
     from tanhui.people.sms import get_sender
 
     normalised = normalise_phone(phone)
@@ -132,11 +137,11 @@ def request_login_code(phone: str) -> None:
     now = timezone.now()
     if LoginCode.objects.filter(phone_hash=phone_hash, created_at__gt=now - LOGIN_CODE_INTERVAL).exists():
         raise DomainError("too_many_requests", "验证码发送过于频繁，请稍后再试", status=429)
-    if find_citizen_by_phone(normalised) is None:
-        return
     code = f"{secrets.randbelow(10**6):06d}"
-    LoginCode.objects.create(phone_hash=phone_hash, code_hash=lookup_hash(code), expires_at=now + LOGIN_CODE_TTL)
-    get_sender().send(normalised, f"【碳惠】您的登录验证码是 {code}，5 分钟内有效。")
+    LoginCode.objects.create(phone_hash=phone_hash, code_hash=lookup_hash(code),
+                             expires_at=now + LOGIN_CODE_TTL)
+    if find_citizen_by_phone(normalised) is not None:
+        get_sender().send(normalised, f"【碳惠】您的登录验证码是 {code}，5 分钟内有效。")
 
 
 def verify_login_code(phone: str, code: str) -> User | None:
@@ -156,7 +161,8 @@ def verify_login_code(phone: str, code: str) -> User | None:
         login_code.used = True
         login_code.save(update_fields=["attempts", "used"])
     citizen = find_citizen_by_phone(normalised)
-    return citizen.user if citizen and citizen.is_active else None
+    # The user check also refuses a login that an administrator has deactivated.
+    return citizen.user if citizen and citizen.user.is_active else None
 
 
 # ---- bulk import -------------------------------------------------------------------------------
@@ -185,7 +191,7 @@ class ImportResult:
 
 def _parse_bindings(text: str, providers: dict) -> list[tuple[object, str]]:
     parsed = []
-    for item in filter(None, (part.strip() for part in (text or "").split(";"))):
+    for item in filter(None, (part.strip() for part in text.split(";"))):
         code, sep, external_id = item.partition(":")
         if not sep or not external_id.strip():
             raise RowRejected("malformed", f"binding {item!r} is not provider:external_user_id")
@@ -197,7 +203,7 @@ def _parse_bindings(text: str, providers: dict) -> list[tuple[object, str]]:
 
 def _parse_consents(text: str, scenarios: dict) -> list[tuple[object, date | None]]:
     parsed = []
-    for item in filter(None, (part.strip() for part in (text or "").split(";"))):
+    for item in filter(None, (part.strip() for part in text.split(";"))):
         code, sep, day = item.partition("@")
         if code.strip() not in scenarios:
             raise RowRejected("unknown_scenario", f"unknown scenario {code.strip()!r}")
@@ -211,41 +217,40 @@ def _parse_consents(text: str, scenarios: dict) -> list[tuple[object, date | Non
     return parsed
 
 
-def _import_row(row: dict, providers: dict, scenarios: dict) -> bool:
+def _import_row(raw: dict, providers: dict, scenarios: dict) -> bool:
     """Applies one row atomically; returns True when a citizen was created."""
-    phone = normalise_phone(row.get("phone") or "")
+    # A short row leaves its missing cells None.
+    row = {column: (raw.get(column) or "").strip() for column in IMPORT_COLUMNS}
+    phone = normalise_phone(row["phone"])
     if phone is None:
         raise RowRejected("invalid_phone", "not an 11-digit mainland mobile number")
-    bindings = _parse_bindings(row.get("bindings"), providers)
-    consents = _parse_consents(row.get("consents"), scenarios)
+    bindings = _parse_bindings(row["bindings"], providers)
+    consents = _parse_consents(row["consents"], scenarios)
     with transaction.atomic():
+        # A closed account no longer has a phone hash, so its number starts a new citizen.
         citizen = find_citizen_by_phone(phone)
         created = citizen is None
         if created:
-            citizen = register_citizen(phone, row.get("name", "").strip(), row.get("district", "").strip(),
-                                       row.get("community", "").strip())
-        elif not citizen.is_active:
-            raise RowRejected("account_closed", "account was closed")
+            citizen = register_citizen(phone, row["name"], row["district"], row["community"])
         else:
             _update_profile(citizen, row)
         for provider, external_id in bindings:
             try:
                 bind(citizen, provider, external_id)
             except Conflict as exc:
-                raise RowRejected("binding_taken", f"{provider.code}:{external_id} is bound to another citizen") \
-                    from exc
+                raise RowRejected("binding_taken",
+                                  f"{provider.code}:{external_id} is bound to another citizen") from exc
         for scenario, effective in consents:
             grant_consent(citizen, scenario, effective)
     return created
 
 
 def _update_profile(citizen: Citizen, row: dict) -> None:
-    name = (row.get("name") or "").strip()
-    district, community = _place((row.get("district") or "").strip(), (row.get("community") or "").strip())
-    if name and name != citizen.name:
-        citizen.name = name
-    citizen.district = district or citizen.district
-    citizen.community = community or citizen.community
+    """Blank cells keep what is known; a new district replaces the community with the row's."""
+    district, community = _place(row["district"], row["community"])
+    citizen.name = row["name"] or citizen.name
+    if district:
+        citizen.district, citizen.community = district, community
     citizen.save()
 
 

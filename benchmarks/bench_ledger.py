@@ -1,0 +1,174 @@
+"""Benchmark: the carbon ledger's posting path against a raw-insert baseline from the same run.
+
+    .venv/bin/python benchmarks/bench_ledger.py --db sqlite
+    .venv/bin/python benchmarks/bench_ledger.py --db postgres [--batches 8 --size 10000 --singles 1000]
+
+- batched: `post_transactions` of SIZE credits (ingestion's shape: one `mint_credit` per citizen,
+  SIZE citizens, so every transaction touches a citizen and an issuance shard), BATCHES times, each
+  batch in its own database transaction, commit included;
+- baseline: the same rows, already built, inserted with the same bulk path (executemany / COPY)
+  into a table of the same columns without keys, indexes or triggers — the least any posting of
+  these rows into this database can cost;
+- single: SINGLES one-credit calls of `post_transactions`, each its own database transaction
+  (what an API posting does); p50 and p99 latency;
+- verify: `ledger verify` over everything posted.
+
+Each run uses a fresh database: a temporary TANHUI_HOME for SQLite; for PostgreSQL the database
+`tanhui_bench_ledger` at TANHUI_BENCH_PG (default postgresql://postgres@127.0.0.1:5432), dropped
+and created.
+"""
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+PG_DEFAULT = "postgresql://postgres@127.0.0.1:5432"
+
+
+def setup(database: str, home: Path) -> None:
+    os.environ["TANHUI_HOME"] = str(home)
+    if database == "postgres":
+        import psycopg
+
+        base = os.environ.get("TANHUI_BENCH_PG", PG_DEFAULT)
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as con:
+            con.execute("DROP DATABASE IF EXISTS tanhui_bench_ledger")
+            con.execute("CREATE DATABASE tanhui_bench_ledger")
+        os.environ["TANHUI_DATABASE_URL"] = f"{base}/tanhui_bench_ledger"
+    else:
+        os.environ.pop("TANHUI_DATABASE_URL", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tanhui.settings")
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def make_accounts(count: int) -> list[int]:
+    from tanhui.ledger.services import citizen_accounts
+    from tanhui.people.models import Citizen, User
+
+    users = User.objects.bulk_create([User(username=f"bench{i}") for i in range(count)], batch_size=5000)
+    citizens = Citizen.objects.bulk_create([Citizen(user=u) for u in users], batch_size=5000)
+    accounts = citizen_accounts(c.pk for c in citizens)
+    return [accounts[c.pk] for c in citizens]
+
+
+def credits(accounts: list[int], batch: int) -> list:
+    from tanhui.ledger.services import mint_credit
+
+    rng = random.Random(batch)
+    return [mint_credit(account, mg // 1000, mg, idempotency_key=f"ingest:{batch}:{account}:metro", scenario="metro",
+                        ref_type="ingest.batch", ref_id=str(batch))
+            for account in accounts for mg in [rng.randrange(1, 5_000_000)]]
+
+
+def timed(function) -> float:
+    from django.db import transaction
+
+    start = time.perf_counter()
+    with transaction.atomic():
+        function()
+    return time.perf_counter() - start
+
+
+def baseline(accounts: list[int]) -> float:
+    """The batch's rows, built beforehand, bulk-inserted into a bare table of the same columns."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from tanhui.core.bulk import insert_rows
+    from tanhui.ledger.services import COLUMNS
+
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_raw_transfer")
+        cursor.execute("CREATE TABLE bench_raw_transfer AS SELECT * FROM ledger_transfer WHERE 1 = 0")
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    rows = [(i, spec.idempotency_key, 0, spec.kind, spec.scenario, spec.ref_type, spec.ref_id, spec.memo, now,
+             spec.legs[-1].account_id % 16, "%064x" % i, spec.legs[0].account_id, spec.legs[-1].account_id,
+             spec.legs[-2].amount, spec.legs[-1].amount, None, None, None)
+            for i, spec in enumerate(credits(accounts, -1), start=1)]
+    return timed(lambda: insert_rows("bench_raw_transfer", COLUMNS, rows))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--batches", type=int, default=8)
+    parser.add_argument("--size", type=int, default=10_000, help="transactions per batch")
+    parser.add_argument("--singles", type=int, default=1_000)
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="bench-ledger-") as home:
+        setup(args.db, Path(home))
+        from django.db import connection
+
+        from tanhui.ledger import audit
+        from tanhui.ledger.services import mint_credit, post_transactions
+
+        accounts = make_accounts(args.size)
+        post_transactions(credits(accounts, 0))  # warm-up: creates the system accounts and chains
+
+        raw = min(baseline(accounts) for _ in range(3))
+        batch_seconds = []
+        for batch in range(1, args.batches + 1):
+            specs = credits(accounts, batch)
+            batch_seconds.append(timed(lambda specs=specs: post_transactions(specs)))
+
+        latencies = []
+        rng = random.Random(7)
+        for i in range(args.singles):
+            account = rng.choice(accounts)
+            spec = mint_credit(account, 5, 5_000, idempotency_key=f"api:{i}", scenario="bike", ref_type=None,
+                               ref_id=None)
+            start = time.perf_counter()
+            post_transactions([spec])
+            latencies.append(time.perf_counter() - start)
+
+        start = time.perf_counter()
+        report = audit.verify()
+        verify_seconds = time.perf_counter() - start
+        if not report.ok:
+            sys.exit(f"verify failed: {report.problems[0]}")
+
+        median = statistics.median(batch_seconds)
+        quantiles = statistics.quantiles(latencies, n=100)
+        figures = {
+            "database": f"{connection.vendor} {connection.Database.sqlite_version if args.db == 'sqlite' else connection.pg_version}",
+            "cpus": os.cpu_count(),
+            "batch_size": args.size,
+            "batches": args.batches,
+            "baseline_tx_per_s": round(args.size / raw),
+            "batched_tx_per_s_median": round(args.size / median),
+            "batched_tx_per_s_worst": round(args.size / max(batch_seconds)),
+            "batched_tx_per_s_best": round(args.size / min(batch_seconds)),
+            "ledger_vs_baseline": round(raw / median, 2),
+            "single_p50_ms": round(quantiles[49] * 1000, 2),
+            "single_p99_ms": round(quantiles[98] * 1000, 2),
+            "single_max_ms": round(max(latencies) * 1000, 2),
+            "verify_transfers_per_s": round(report.transfers / verify_seconds),
+            "verified_transfers": report.transfers,
+        }
+    if args.json:
+        print(json.dumps(figures))
+        return
+    print(f"ledger benchmark: {figures['database']}, {figures['cpus']} CPUs")
+    print(f"  raw-insert baseline  {args.size:,} tx + transfers   {figures['baseline_tx_per_s']:>9,} tx/s")
+    print(f"  batched postings     {args.batches} × {args.size:,}          {figures['batched_tx_per_s_median']:>9,} tx/s "
+          f"median (worst {figures['batched_tx_per_s_worst']:,}, best {figures['batched_tx_per_s_best']:,}); "
+          f"{figures['ledger_vs_baseline']:.0%} of baseline")
+    print(f"  single postings      {args.singles:,} calls              p50 {figures['single_p50_ms']} ms, "
+          f"p99 {figures['single_p99_ms']} ms, max {figures['single_max_ms']} ms")
+    print(f"  verify               {figures['verified_transfers']:,} transfers {figures['verify_transfers_per_s']:>9,}/s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+import logging
+import time
+from datetime import timedelta
+
+from django.core.management.base import BaseCommand
+
+from tanhui.ingest import services
+from tanhui.ingest.pipeline import process_batch
+
+log = logging.getLogger("tanhui.worker")
+
+
+class Command(BaseCommand):
+    help = "Process batches received through the API (runs until stopped; --once drains the queue and exits)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--once", action="store_true")
+        parser.add_argument("--poll", type=float, default=1.0, help="seconds between looks at the queue")
+        parser.add_argument("--requeue-after", type=int, default=30,
+                            help="minutes after which a batch left 'processing' by a killed worker runs again")
+
+    def handle(self, once, poll, requeue_after, **options):
+        requeued = services.requeue_interrupted(timedelta(minutes=requeue_after))
+        if requeued:
+            log.info("requeued %d interrupted batches", requeued)
+        while True:
+            batch = services.claim_next_batch()
+            if batch is None:
+                if once:
+                    return
+                time.sleep(poll)
+                continue
+            try:
+                process_batch(batch, services.batch_files(batch))
+            except Exception:  # the batch is marked failed with its error; keep serving the others
+                log.exception("batch %s failed", batch.pk)

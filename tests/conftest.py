@@ -1,0 +1,65 @@
+"""Fixtures shared by every app's tests.
+
+The suite runs on SQLite by default and on PostgreSQL when TANHUI_DATABASE_URL is set (the README's
+test command runs both). `postgres_only` tests are skipped on SQLite.
+"""
+
+import pytest
+from django.db import connection
+
+
+def pytest_collection_modifyitems(config, items):
+    from django.conf import settings
+
+    on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set TANHUI_DATABASE_URL)")
+    for item in items:
+        if "postgres_only" in item.keywords and not on_postgres:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Real hashers are slow by design; the tests only need passwords to check."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture
+def reference_data(db):
+    from tanhui.methodology.services import load_shipped_reference_data
+
+    load_shipped_reference_data()
+
+
+@pytest.fixture
+def make_provider(reference_data):
+    from tanhui.ingest.services import add_provider
+
+    def make(code="metro_op", scenarios=("metro",), name=None):
+        provider, key = add_provider(code, name or f"{code} 运营方", list(scenarios))
+        provider.plain_api_key = key
+        return provider
+
+    return make
+
+
+@pytest.fixture
+def make_citizen(reference_data):
+    """make_citizen("13800138000", bindings=[(provider, "M1")], consents={"metro": None})"""
+    from tanhui.methodology.models import Scenario
+    from tanhui.people import services
+
+    def make(phone, name="张三", bindings=(), consents=None, password="demo-pass-123"):
+        citizen = services.register_citizen(phone, name, "南山区", "粤海街道", password=password)
+        for provider, external_id in bindings:
+            services.bind(citizen, provider, external_id)
+        for code, effective in (consents or {}).items():
+            services.grant_consent(citizen, Scenario.objects.get(code=code), effective)
+        return citizen
+
+    return make
