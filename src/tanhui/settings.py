@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "tanhui.ingest",
     "tanhui.synth",
     "tanhui.supervision",
+    "tanhui.dashboard",
 ]
 
 MIDDLEWARE = [

@@ -10,6 +10,8 @@ urlpatterns = [
 ]
 urlpatterns += i18n_patterns(
     path("admin/", admin.site.urls),
+    path("ledger/", include("tanhui.ledger.urls")),
+    path("dashboard/", include("tanhui.dashboard.urls")),
     path("supervision/", include("tanhui.supervision.urls")),
     path("", include("tanhui.people.urls")),
     prefix_default_language=False,

@@ -35,10 +35,15 @@ SUPPORTED_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".parquet")
 
 
 class NullProgress:
+    """Stands in for a tqdm bar when nobody watches."""
+
     def update(self, n=1):
         pass
 
     def set_description(self, text):
+        pass
+
+    def reset(self, total=None):
         pass
 
 
@@ -57,11 +62,11 @@ def read_records(path: Path, fields: tuple[str, ...]) -> pa.Table:
             ".ndjson": "read_json(?, format='newline_delimited', records=true, union_by_name=true)",
             ".parquet": "read_parquet(?)",
         }[suffix]
-        present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}", [str(path)]).fetchall()}
+        present = {row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {source}", params=[str(path)]).fetchall()}
         columns = ", ".join(
             f'CAST("{f}" AS VARCHAR) AS "{f}"' if f in present else f'CAST(NULL AS VARCHAR) AS "{f}"' for f in fields)
         query = f"SELECT {columns}, CAST(row_number() OVER () - 1 AS BIGINT) AS seq FROM {source}"
-        return con.execute(query, [str(path)]).fetch_arrow_table()
+        return con.sql(query, params=[str(path)]).to_arrow_table()
     except duckdb.Error as exc:
         raise DomainError("unreadable_file", f"{path.name}: {exc}") from exc
     finally:
@@ -94,7 +99,7 @@ def ingest_file(path: Path, scenario_code: str, provider_code: str, *, engine: s
 
 def process_batch(batch: Batch, paths: list[Path], *, now: datetime | None = None, progress=None) -> Batch:
     """Judges and credits a batch. On any error the batch is marked failed and nothing is credited."""
-    progress = progress or NullProgress()
+    progress = NullProgress() if progress is None else progress
     now = now or timezone.now()
     Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.PROCESSING, started_at=timezone.now())
     fields = RECORD_FIELDS[batch.scenario.kind]
@@ -104,6 +109,7 @@ def process_batch(batch: Batch, paths: list[Path], *, now: datetime | None = Non
         if len(paths) > 1:  # chunks uploaded separately: one file order across them
             records = records.set_column(records.schema.get_field_index("seq"), "seq",
                                          pa.array(range(len(records)), pa.int64()))
+        progress.reset(total=len(records))
         with transaction.atomic():
             _lock_scenario(batch.scenario)
             progress.set_description("checking")
