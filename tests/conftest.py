@@ -24,6 +24,14 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def isolated_home(settings, tmp_path):
+    """Files a test writes under TANHUI_HOME (uploads, exports, roots) stay in its own folder."""
+    settings.HOME = tmp_path / "home"
+    settings.MEDIA_ROOT = settings.HOME / "media"
+    settings.HOME.mkdir()
+
+
 @pytest.fixture
 def on_postgres() -> bool:
     return connection.vendor == "postgresql"

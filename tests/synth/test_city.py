@@ -416,7 +416,7 @@ def test_behaviour_looks_like_a_city(city):
 
 
 def test_without_bad_share_everything_is_clean(tmp_path):
-    manifest = generate_city(tmp_path, seed=3, citizens=60, days=2, bad_share=0)
+    manifest = generate_city(tmp_path / "city", seed=3, citizens=60, days=2, bad_share=0)
     assert not any(manifest["citizens"]["defects"].values())
     for total in manifest["totals"].values():
         assert not any(total["defects"].values())
@@ -426,4 +426,4 @@ def test_without_bad_share_everything_is_clean(tmp_path):
 @pytest.mark.parametrize("bad", [{"citizens": 0}, {"days": 0}, {"bad_share": 0.9}])
 def test_rejects_bad_arguments(tmp_path, bad):
     with pytest.raises(ValueError):
-        generate_city(tmp_path, **bad)
+        generate_city(tmp_path / "city", **bad)

@@ -110,9 +110,10 @@ def test_rejects_bad_arguments(tmp_path, bad):
 
 
 def test_city_external_ids_are_bound_and_authorised_from_always(tmp_path):
-    manifest = generate_city(tmp_path, seed=4, citizens=200, days=2, bad_share=0.05)
+    city = tmp_path / "city"
+    manifest = generate_city(city, seed=4, citizens=200, days=2, bad_share=0.05)
     bad = {line for lines in manifest["citizens"]["defect_lines"].values() for line in lines}
-    with open(tmp_path / "citizens.csv", encoding="utf-8") as file:
+    with open(city / "citizens.csv", encoding="utf-8") as file:
         rows = list(csv.DictReader(file))
     expected = [
         binding.split(":")[1]
@@ -121,7 +122,7 @@ def test_city_external_ids_are_bound_and_authorised_from_always(tmp_path):
         for binding in row["bindings"].split(";")
         if binding.startswith("metro_op:")
     ]
-    ids = city_external_ids(tmp_path)
+    ids = city_external_ids(city)
     assert ids == expected and len(ids) > 50
     assert len(set(ids)) == len(ids)
-    assert city_external_ids(tmp_path, "household_power")[0].startswith("SG")
+    assert city_external_ids(city, "household_power")[0].startswith("SG")

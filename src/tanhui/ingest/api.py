@@ -7,7 +7,7 @@ import io
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import File, Router, Schema
+from ninja import Status, File, Router, Schema
 from ninja.files import UploadedFile
 
 from tanhui.core.errors import DomainError
@@ -57,7 +57,7 @@ def _batch(request, key: str) -> Batch:
 def open_batch(request, payload: BatchIn):
     """Opens a batch (re-sending the same key returns the existing batch)."""
     batch, created = services.open_batch(request.auth, payload.key, payload.scenario)
-    return (201 if created else 200), _out(batch)
+    return Status(201 if created else 200, _out(batch))
 
 
 @router.get("/batches", response=list[BatchOut])

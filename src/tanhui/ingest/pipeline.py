@@ -55,11 +55,14 @@ def read_records(path: Path, fields: tuple[str, ...]) -> pa.Table:
         raise DomainError("unsupported_file", f"{path.name}: use .csv, .jsonl or .parquet")
     con = duckdb.connect()
     try:
+        # JSON values are read as text so that times and numbers reach the checks exactly as sent.
+        as_text = "{" + ", ".join(f"'{f}': 'VARCHAR'" for f in fields) + "}"
+        json_source = f"read_json(?, format='newline_delimited', columns={as_text})"
         source = {
             ".csv": "read_csv(?, all_varchar=true, header=true, null_padding=true, strict_mode=false, "
                     "quote='\"', escape='\"')",
-            ".jsonl": "read_json(?, format='newline_delimited', records=true, union_by_name=true)",
-            ".ndjson": "read_json(?, format='newline_delimited', records=true, union_by_name=true)",
+            ".jsonl": json_source,
+            ".ndjson": json_source,
             ".parquet": "read_parquet(?)",
         }[suffix]
         present = {row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {source}", params=[str(path)]).fetchall()}

@@ -8,12 +8,14 @@
 - Each transfer balances by construction (see models.Transfer and its CHECK constraints).
 
 SQLite runs a row trigger; PostgreSQL one statement trigger per INSERT/COPY that updates each
-touched account once, with the summed amounts. Installed by migration 0002. A later migration that
+touched account once, with the summed amounts. On PostgreSQL the transfer id sequence also steps by
+`ID_BLOCK` (see services._new_ids). Installed by migration 0002. A later migration that
 makes Django rebuild a ledger table on SQLite (most ALTERs do) drops its triggers and must run
 `install` again.
 """
 
 APPEND_ONLY = ("ledger_transfer", "ledger_root")
+ID_BLOCK = 1024  # PostgreSQL hands transfer ids out in blocks: one nextval per 1,024 transfers
 
 SQLITE_APPLY = """
 CREATE TRIGGER ledger_transfer_apply AFTER INSERT ON ledger_transfer BEGIN
@@ -27,7 +29,7 @@ END
 """
 
 SQLITE_REFUSE = """
-CREATE TRIGGER {table}_no_{verb} BEFORE {verb} ON {table} BEGIN
+CREATE TRIGGER {table}_no_{name} BEFORE {verb} ON {table} BEGIN
   SELECT RAISE(ABORT, 'ledger is append-only: {verb} on {table} refused');
 END
 """
@@ -73,12 +75,20 @@ CREATE TRIGGER {table}_append_only BEFORE {verbs} ON {table}
 def _sqlite_statements() -> list[str]:
     refusals = [(table, verb) for table in APPEND_ONLY for verb in ("UPDATE", "DELETE")]
     refusals.append(("ledger_account", "DELETE"))
-    return [SQLITE_APPLY] + [SQLITE_REFUSE.format(table=table, verb=verb) for table, verb in refusals]
+    return [SQLITE_APPLY] + [SQLITE_REFUSE.format(table=table, verb=verb, name=verb.lower())
+                            for table, verb in refusals]
 
 
 def _postgres_statements() -> list[str]:
     refusals = [(table, "UPDATE OR DELETE") for table in APPEND_ONLY] + [("ledger_account", "DELETE")]
-    return [POSTGRES_FUNCTIONS] + [POSTGRES_REFUSE.format(table=table, verbs=verbs) for table, verbs in refusals]
+    tuning = [
+        # Balances change on every posting: room on each page lets PostgreSQL update them in place
+        # (HOT) instead of adding index entries for every new row version.
+        "ALTER TABLE ledger_account SET (fillfactor = 50)",
+        f"ALTER TABLE ledger_transfer ALTER COLUMN id SET INCREMENT BY {ID_BLOCK}",
+    ]
+    return [POSTGRES_FUNCTIONS, *tuning] + [POSTGRES_REFUSE.format(table=table, verbs=verbs)
+                                            for table, verbs in refusals]
 
 
 def install(apps, schema_editor) -> None:
@@ -101,3 +111,4 @@ def uninstall(apps, schema_editor) -> None:
                 cursor.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
             cursor.execute("DROP TRIGGER IF EXISTS ledger_transfer_apply ON ledger_transfer")
             cursor.execute("DROP FUNCTION IF EXISTS ledger_apply_transfers(), ledger_refuse()")
+            cursor.execute("ALTER TABLE ledger_transfer ALTER COLUMN id SET INCREMENT BY 1")

@@ -34,6 +34,7 @@ from tanhui.core.errors import Conflict, DomainError
 from tanhui.core.timeutil import SHANGHAI, local_date
 from tanhui.ledger.chain import SEPARATOR, as_utc, microseconds, transfer_hash
 from tanhui.ledger.models import Account, Chain, Transfer
+from tanhui.ledger.schema import ID_BLOCK
 from tanhui.people.models import Citizen
 
 POINTS = "points"
@@ -96,6 +97,7 @@ class TxSpec:
             raise DomainError("invalid_key", "幂等键须为 1–255 个字符，不含控制字符")
         if self.kind not in KINDS:
             raise DomainError("invalid_kind", f"未知交易类型 {self.kind!r}")
+        object.__setattr__(self, "kind", str(self.kind))  # a plain str, also when given a Kind member
         for name, limit in TEXT_LIMITS:
             value = getattr(self, name)
             if value is not None and (type(value) is not str or len(value) > limit or SEPARATOR in value):
@@ -378,7 +380,7 @@ def _result(transfers: list[Transfer], replayed: bool = False) -> TxResult:
 def _insert(specs: list[TxSpec], balances: dict[int, list]) -> dict[str, TxResult]:
     """Checks the balances transfer by transfer, hashes, then writes: nothing, if a check fails."""
     chains = _lock_chains(sorted({spec.partition for spec in specs}))
-    ids = iter(_new_ids(sum(len(spec.moves) for spec in specs)))
+    ids = _new_ids(sum(len(spec.moves) for spec in specs))
     now = timezone.now()
     stored = connection.ops.adapt_datetimefield_value
     now_us, stored_now = microseconds(now), stored(now)
@@ -406,7 +408,8 @@ def _insert(specs: list[TxSpec], balances: dict[int, list]) -> dict[str, TxResul
                          partition, chain[1], debit, credit, points, mg, reverses, settles, stored(expires_at)))
             links = (None, None, None)
         results[key] = TxResult(first, key, s.kind, chain[1], now)
-    insert_rows(Transfer._meta.db_table, COLUMNS, rows)
+    with connection.wrap_database_errors:  # COPY runs on the driver's cursor: make its errors Django's
+        insert_rows(Transfer._meta.db_table, COLUMNS, rows)
     with connection.cursor() as cursor:
         cursor.executemany("UPDATE ledger_chain SET length = %s, head = %s WHERE partition = %s",
                            [(length, head, partition) for partition, (length, head) in chains.items()])
@@ -428,16 +431,17 @@ def _lock_chains(partitions: list[int]) -> dict[int, list]:
     return chains
 
 
-def _new_ids(count: int) -> Sequence[int]:
-    """Transfer ids, handed out while the chain heads are locked: ids rise along every chain."""
+def _new_ids(count: int) -> Iterator[int]:
+    """Transfer ids, handed out while the chain heads are locked: ids rise along every chain.
+    (PostgreSQL: each nextval of the sequence, which steps by ID_BLOCK, reserves a block of ids.)"""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT nextval(pg_get_serial_sequence('ledger_transfer', 'id')) "
-                           "FROM generate_series(1, %s)", [count])
-            return sorted(row[0] for row in cursor.fetchall())
+                           "FROM generate_series(1, %s)", [-(-count // ID_BLOCK)])
+            return (start + i for start in sorted(row[0] for row in cursor.fetchall()) for i in range(ID_BLOCK))
         cursor.execute("SELECT coalesce(max(id), 0) + 1 FROM ledger_transfer")
         start = cursor.fetchone()[0]
-        return range(start, start + count)
+        return iter(range(start, start + count))
 
 
 def _in(column: str, values: list) -> tuple[str, list]:
@@ -590,8 +594,8 @@ def _start_of(day: date) -> datetime:
 
 def expire_points(now: datetime | None = None) -> dict:
     """Expires the points credited `TANHUI_POINTS_EXPIRE_DAYS` or more local days ago that are still
-    unspent (oldest first), then voids timed-out reservations. Running it again the same day
-    changes nothing."""
+    unspent (oldest first), then voids timed-out reservations. What is still held is computed again
+    under the accounts' locks, so a second or concurrent run finds nothing left to expire."""
     now = now or timezone.now()
     days, today = expire_days(), local_date(now)
     cutoff = _start_of(today - timedelta(days=days - 1))  # credited before it: held `days` days
@@ -600,7 +604,7 @@ def expire_points(now: datetime | None = None) -> dict:
         if held:
             _lock_accounts(sorted(held))
             held = _held_since(cutoff, sorted(held))  # again, now that nobody can spend them
-        specs = [TxSpec(f"expire:{account}:{today}", Kind.EXPIRE,
+        specs = [TxSpec(f"expire:{account}:{now.isoformat()}", Kind.EXPIRE,
                         (Leg(account, POINTS, -points),
                          Leg(system_account(AccountKind.EXPIRED, shard_of(account)), POINTS, points)),
                         memo=f"credited before {local_date(cutoff)}")

@@ -185,7 +185,8 @@ def _credit_readings(accepted: list, readings: dict) -> None:
     for row, rec, p in accepted:
         kwh = Fraction(rec["qty"])
         baseline = Fraction(p.baseline_kwh_by_month[rec["local_date"].month - 1])
-        window = [readings.get((row["citizen_id"], rec["local_date"] - timedelta(days=i)))
+        day = rec["local_date"].toordinal()
+        window = [readings.get((row["citizen_id"], date.fromordinal(day - i))) if day > i else None  # year 1
                   for i in range(1, p.window_days + 1)]
         if kwh < Fraction(p.vacant_below_kwh):
             row["vacant"] = True

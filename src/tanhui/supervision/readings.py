@@ -1,9 +1,13 @@
 """The readings pipeline: a delivery of readings → checks → consumption per interval → readings,
-hourly and daily rollups and meter state, inside the caller's transaction.
+hourly and daily rollups, flags and meter state, written inside the caller's transaction.
 
-DuckDB judges the whole delivery at once and does the arithmetic (it spills to disk beyond its
-memory limit, so a year of 15-minute readings for a thousand meters runs in bounded memory); the
-database receives the results as streamed chunks (executemany on SQLite, COPY on PostgreSQL).
+Every rule is per meter, so a delivery is judged meter group by meter group:
+1. stage: DuckDB reads the file once, applies the checks that need only the row itself and writes
+   the rows to Parquet partitioned by meter (a scratch directory, deleted afterwards);
+2. judge: each group of partitions (about GROUP_ROWS readings) gets the remaining checks and its
+   consumption in DuckDB, in a worker thread, while the main thread writes the previous group to
+   the database (executemany on SQLite, COPY on PostgreSQL).
+Memory stays bounded by the group size and DuckDB's memory limit, whatever the delivery's size.
 
 Checks, the first that applies gives the reason (see docs/supervision.md):
 malformed → unknown_meter → misaligned → future_timestamp → duplicate → out_of_order → negative_delta.
@@ -12,7 +16,13 @@ the new register value as the interval's consumption, and flagged. Gaps are flag
 """
 
 import io
-from datetime import UTC, date, datetime
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -24,19 +34,22 @@ from django.db import connection
 
 from tanhui.core.bulk import insert_rows
 from tanhui.core.errors import DomainError
-from tanhui.core.timeutil import local_date
 from tanhui.supervision.models import DailyUsage, HourlyUsage, Meter, Reading, ReadingIssue
 
 COLUMNS = ("meter", "ts", "value")
 FUTURE_TOLERANCE_S = 300
+SHANGHAI_OFFSET_S = 8 * 3600  # Asia/Shanghai is UTC+8 all year (no daylight saving since 1991)
+PARTITIONS = 64
+GROUP_ROWS = 2_000_000
 CHUNK_ROWS = 200_000
 _SOURCES = {
-    ".csv": "read_csv(?, all_varchar=true, header=true, null_padding=true)",
-    ".jsonl": "read_json(?, format='newline_delimited', records=true, union_by_name=true)",
-    ".ndjson": "read_json(?, format='newline_delimited', records=true, union_by_name=true)",
-    ".parquet": "read_parquet(?)",
+    ".csv": "read_csv({}, all_varchar=true, header=true, null_padding=true)",
+    ".jsonl": "read_json({}, format='newline_delimited', records=true, union_by_name=true)",
+    ".ndjson": "read_json({}, format='newline_delimited', records=true, union_by_name=true)",
+    ".parquet": "read_parquet({})",
 }
 SUPPORTED_SUFFIXES = tuple(_SOURCES)
+ISSUE_COLUMNS = ["batch_id", "seq", "meter_id", "meter_code", "ts_text", "value_text", "reason", "rejected", "detail"]
 
 
 class NullProgress:
@@ -44,230 +57,298 @@ class NullProgress:
         pass
 
 
-def duckdb_connection() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    spill = Path(settings.HOME) / "tmp" / "duckdb"
-    spill.mkdir(parents=True, exist_ok=True)
-    con.execute("SET TimeZone = 'Asia/Shanghai'")  # a time without offset is Shanghai time
-    con.execute(f"SET memory_limit = '{getattr(settings, 'TANHUI_DUCKDB_MEMORY', '1GB')}'")
-    con.execute("SET temp_directory = ?", [str(spill)])
-    return con
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
-def open_source(con: duckdb.DuckDBPyConnection, source: Path | pa.Table) -> None:
-    """Defines the view `src(seq, meter, ts, value)` over a file or an Arrow table of readings."""
-    if isinstance(source, pa.Table):
-        con.register("src_raw", source)
-        scan = "src_raw"
-    else:
-        reader = _SOURCES.get(source.suffix.lower())
-        if reader is None:
-            raise DomainError("unsupported_file", f"{source.name}: use .csv, .jsonl or .parquet")
-        scan = reader.replace("?", "'" + str(source).replace("'", "''") + "'")  # a view cannot take parameters
-    try:
-        present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
-        missing = [c for c in COLUMNS if c not in present]
-        if missing:
-            raise DomainError("missing_columns", f"missing column(s): {', '.join(missing)}; expected meter, ts, value")
-        con.execute(f"CREATE VIEW src AS SELECT CAST(row_number() OVER () - 1 AS BIGINT) AS seq, "
-                    f"meter, ts, value FROM {scan}")
-    except duckdb.Error as exc:
-        raise DomainError("unreadable_file", str(exc)) from exc
+@dataclass
+class Group:
+    """One meter group's results, ready to write."""
+
+    readings: pa.Table
+    hourly: pa.Table
+    daily: pa.Table
+    issues: list[tuple]
+    state: list[tuple[int, int, int | None]]  # (meter, latest ts, its register) where it moved on
+    meters: list[int] = field(default_factory=list)  # meters with accepted readings
+    reasons: Counter = field(default_factory=Counter)
+    resets: int = 0
+    gaps: int = 0
+    missing: int = 0
+    days: tuple[date | None, date | None] = (None, None)
 
 
-def judge(con, meters: list[Meter], now: datetime, stored_ts) -> None:
-    """Creates `judged` (every reading with its rejection reason, if any) and `accepted` (the
-    readings to store, with their interval consumption and flags).
+class Delivery:
+    """A delivery being judged: a DuckDB database and a scratch directory, for one import."""
 
-    `stored_ts(meter_id, start, end)` returns the timestamps already stored for a meter in a range;
-    it is asked only about readings at or before a meter's latest stored reading."""
-    con.register("meters_in", pa.table({
-        "id": pa.array([m.pk for m in meters], pa.int64()),
-        "code": pa.array([m.code for m in meters], pa.string()),
-        "cumulative": pa.array([m.mode == Meter.Mode.CUMULATIVE for m in meters], pa.bool_()),
-        "interval_s": pa.array([m.interval_s for m in meters], pa.int64()),
-        "last_ts": pa.array([m.last_ts for m in meters], pa.int64()),
-        "last_register": pa.array([m.last_register_milli for m in meters], pa.int64()),
-    }))
-    con.execute("CREATE TEMP TABLE meters AS SELECT * FROM meters_in")
-    now_s = int(now.timestamp())
-    con.execute(f"""
-        CREATE TEMP TABLE judged AS
-        WITH parsed AS (
-            SELECT s.seq, m.id AS meter_id, m.cumulative, m.interval_s, m.last_ts,
-                   nullif(trim(CAST(s.meter AS VARCHAR)), '') AS code,
-                   epoch(try_cast(s.ts AS TIMESTAMPTZ))::BIGINT AS t,
-                   CAST(try_cast(s.value AS DECIMAL(18, 3)) * 1000 AS BIGINT) AS v
-            FROM src s LEFT JOIN meters m ON m.code = trim(CAST(s.meter AS VARCHAR))
-        ), checked AS (
-            SELECT *, CASE
-                WHEN code IS NULL OR t IS NULL OR v IS NULL OR (cumulative AND v < 0) THEN 'malformed'
-                WHEN meter_id IS NULL THEN 'unknown_meter'
-                WHEN (t + 28800) % interval_s <> 0 THEN 'misaligned'
-                WHEN t > {now_s + FUTURE_TOLERANCE_S} THEN 'future_timestamp'
-            END AS reason FROM parsed
-        )
-        SELECT seq, meter_id, cumulative, interval_s, last_ts, t, v,
-               CASE WHEN reason IS NULL AND row_number() OVER (PARTITION BY meter_id, t, reason ORDER BY seq) > 1
-                    THEN 'duplicate' ELSE reason END AS reason
-        FROM checked
-    """)  # noqa: S608 - only integers are interpolated
-    _mark_stored_duplicates(con, stored_ts)
-    con.execute("UPDATE judged SET reason = 'out_of_order' WHERE reason IS NULL AND cumulative AND t <= last_ts")
-    # Consumption per reading. The meter's latest stored reading joins as row seq = -1 so that the
-    # first new reading is counted from it. For a cumulative meter a reset starts a new segment;
-    # within a segment the consumption is the register minus the highest register before it.
-    con.execute("""
-        CREATE TEMP TABLE accepted AS
-        WITH base AS (
-            SELECT meter_id, t, v, seq, cumulative, interval_s, last_ts FROM judged WHERE reason IS NULL
+    def __init__(self, source: Path | pa.Table, meters: list[Meter], now: datetime, batch_id: int):
+        self.batch_id = batch_id
+        self.dir = Path(tempfile.mkdtemp(prefix="readings-", dir=_scratch()))
+        self.con = duckdb.connect()
+        self.con.execute("SET TimeZone = 'Asia/Shanghai'")  # a time without offset is Shanghai time
+        self.con.execute(f"SET memory_limit = '{getattr(settings, 'TANHUI_DUCKDB_MEMORY', '1GB')}'")
+        self.con.execute(f"SET temp_directory = {_literal(str(self.dir / 'spill'))}")
+        self.con.register("meters_in", pa.table({
+            "id": pa.array([m.pk for m in meters], pa.int64()),
+            "code": pa.array([m.code for m in meters], pa.string()),
+            "cumulative": pa.array([m.mode == Meter.Mode.CUMULATIVE for m in meters], pa.bool_()),
+            "interval_s": pa.array([m.interval_s for m in meters], pa.int64()),
+            "last_ts": pa.array([m.last_ts for m in meters], pa.int64()),
+            "last_register": pa.array([m.last_register_milli for m in meters], pa.int64()),
+        }))
+        self.con.execute("CREATE TABLE meters AS SELECT * FROM meters_in")
+        self.con.execute("CREATE TABLE stored (meter_id BIGINT, t BIGINT)")
+        self._stage(source, now)
+
+    def close(self) -> None:
+        self.con.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _stage(self, source: Path | pa.Table, now: datetime) -> None:
+        if isinstance(source, pa.Table):
+            self.con.register("src_table", source)
+            scan = "src_table"
+        else:
+            reader = _SOURCES.get(source.suffix.lower())
+            if reader is None:
+                raise DomainError("unsupported_file", f"{source.name}: use .csv, .jsonl or .parquet")
+            scan = reader.format(_literal(str(source)))
+        try:
+            present = {row[0] for row in self.con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
+            missing = [c for c in COLUMNS if c not in present]
+            if missing:
+                raise DomainError("missing_columns",
+                                  f"missing column(s): {', '.join(missing)}; expected meter, ts, value")
+            self.con.execute(f"""
+                COPY (
+                    WITH src AS (
+                        SELECT CAST(row_number() OVER () - 1 AS BIGINT) AS seq, meter, ts, value FROM {scan}
+                    ), parsed AS (
+                        SELECT s.*, m.id AS meter_id, m.cumulative, m.interval_s,
+                               nullif(trim(CAST(s.meter AS VARCHAR)), '') AS code,
+                               epoch(try_cast(s.ts AS TIMESTAMPTZ))::BIGINT AS t,
+                               CAST(try_cast(s.value AS DECIMAL(18, 3)) * 1000 AS BIGINT) AS v
+                        FROM src s LEFT JOIN meters m ON m.code = trim(CAST(s.meter AS VARCHAR))
+                    ), checked AS (
+                        SELECT *, CASE
+                            WHEN code IS NULL OR t IS NULL OR v IS NULL OR (cumulative AND v < 0) THEN 'malformed'
+                            WHEN meter_id IS NULL THEN 'unknown_meter'
+                            WHEN (t + {SHANGHAI_OFFSET_S}) % interval_s <> 0 THEN 'misaligned'
+                            WHEN t > {int(now.timestamp()) + FUTURE_TOLERANCE_S} THEN 'future_timestamp'
+                        END AS reason FROM parsed
+                    )
+                    SELECT seq, meter_id, t, v, reason,
+                           CASE WHEN reason IS NOT NULL THEN CAST(meter AS VARCHAR) END AS raw_meter,
+                           CASE WHEN reason IS NOT NULL THEN CAST(ts AS VARCHAR) END AS raw_ts,
+                           CASE WHEN reason IS NOT NULL THEN CAST(value AS VARCHAR) END AS raw_value,
+                           CASE WHEN reason IS NULL THEN meter_id % {PARTITIONS} ELSE -1 END AS part
+                    FROM checked
+                ) TO {_literal(str(self.dir / 'staged'))} (FORMAT parquet, PARTITION_BY (part))
+            """)  # noqa: S608 - integers and quoted paths only
+        except duckdb.Error as exc:
+            raise DomainError("unreadable_file", str(exc)) from exc
+        self.parts = dict(self.con.execute(f"""
+            SELECT part, count(*) FROM read_parquet({_literal(str(self.dir / 'staged' / '*' / '*.parquet'))},
+                                                    hive_partitioning = true)
+            GROUP BY part ORDER BY part
+        """).fetchall())  # noqa: S608
+
+    def _scan(self, parts: list[int]) -> str:
+        files = ", ".join(_literal(str(self.dir / "staged" / f"part={p}" / "*.parquet")) for p in parts)
+        return f"read_parquet([{files}])"
+
+    def late(self) -> list[tuple[int, int, int]]:
+        """(meter, first, last ts) of readings at or before the meter's latest stored reading."""
+        parts = [p for p in self.parts if p >= 0]
+        if not parts:
+            return []
+        return self.con.execute(f"""
+            SELECT r.meter_id, min(r.t), max(r.t) FROM {self._scan(parts)} r JOIN meters m ON m.id = r.meter_id
+            WHERE r.t <= m.last_ts GROUP BY r.meter_id
+        """).fetchall()  # noqa: S608
+
+    def add_stored(self, meter_id: int, stamps: list[int]) -> None:
+        self.con.register("stored_in", pa.table({"meter_id": pa.array([meter_id] * len(stamps), pa.int64()),
+                                                 "t": pa.array(stamps, pa.int64())}))
+        self.con.execute("INSERT INTO stored SELECT * FROM stored_in")
+        self.con.unregister("stored_in")
+
+    def groups(self) -> Iterator[Group]:
+        """Judged meter groups; the next group is judged in a worker thread while this one is written."""
+        units, unit, size = [], [], 0
+        for part, rows in self.parts.items():
+            if part < 0:
+                continue
+            unit.append(part)
+            size += rows
+            if size >= GROUP_ROWS:
+                units.append(unit)
+                unit, size = [], 0
+        units += [unit] if unit else []
+        yield self._rejected()
+        with ThreadPoolExecutor(max_workers=1) as worker:
+            pending = [worker.submit(self._judge, units[0])] if units else []
+            for next_unit in units[1:]:
+                pending.append(worker.submit(self._judge, next_unit))
+                yield pending.pop(0).result()
+            if pending:
+                yield pending.pop(0).result()
+
+    def _rejected(self) -> Group:
+        """The readings rejected by the checks on the row alone, as they were sent."""
+        rows = [] if -1 not in self.parts else self.con.execute(f"""
+            SELECT seq, meter_id, coalesce(raw_meter, ''), coalesce(raw_ts, ''), coalesce(raw_value, ''), reason
+            FROM {self._scan([-1])} ORDER BY seq
+        """).fetchall()  # noqa: S608
+        issues = [(self.batch_id, seq, meter_id, code[:200], ts[:100], value[:100], reason, True, "")
+                  for seq, meter_id, code, ts, value, reason in rows]
+        empty = pa.table({})
+        return Group(empty, empty, empty, issues, [], [], Counter(r[5] for r in rows))
+
+    def _judge(self, parts: list[int]) -> Group:
+        cur = self.con.cursor()
+        try:
+            return self._judge_with(cur, parts)
+        finally:
+            cur.close()
+
+    def _judge_with(self, cur, parts: list[int]) -> Group:
+        table = f"unit_{parts[0]}"
+        # Duplicates (in the file, or of a stored reading) and late registers go first; then each
+        # meter's latest stored reading joins as row seq = -1 so that the first new reading is counted
+        # from it. For a cumulative meter a reset starts a new segment; within a segment the
+        # consumption is the register minus the highest register before it.
+        cur.execute(f"""
+            CREATE TABLE {table} AS
+            WITH rows AS (
+                SELECT r.seq, r.meter_id, r.t, r.v, m.cumulative, m.interval_s, m.last_ts,
+                       CASE WHEN row_number() OVER (PARTITION BY r.meter_id, r.t ORDER BY r.seq) > 1
+                                 OR s.t IS NOT NULL THEN 'duplicate'
+                            WHEN m.cumulative AND r.t <= m.last_ts THEN 'out_of_order' END AS reason
+                FROM {self._scan(parts)} r JOIN meters m ON m.id = r.meter_id
+                LEFT JOIN stored s ON s.meter_id = r.meter_id AND s.t = r.t
+            ), base AS (
+                SELECT seq, meter_id, t, v, cumulative, interval_s, last_ts FROM rows WHERE reason IS NULL
+                UNION ALL
+                SELECT -1, id, last_ts, last_register, cumulative, interval_s, last_ts FROM meters
+                WHERE last_ts IS NOT NULL AND id IN (SELECT meter_id FROM rows WHERE reason IS NULL)
+            ), lagged AS (
+                SELECT *, lag(t) OVER w AS prev_t, lag(v) OVER w AS prev_v
+                FROM base WINDOW w AS (PARTITION BY meter_id ORDER BY t)
+            ), segmented AS (
+                SELECT *, coalesce(cumulative AND v * 10 < prev_v, false) AS is_reset,
+                       sum(CASE WHEN cumulative AND v * 10 < prev_v THEN 1 ELSE 0 END)
+                           OVER (PARTITION BY meter_id ORDER BY t) AS segment
+                FROM lagged
+            ), counted AS (
+                SELECT *, max(v) OVER (PARTITION BY meter_id, segment ORDER BY t
+                                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_max
+                FROM segmented
+            ), judged AS (
+                SELECT seq, meter_id, t, interval_s, last_ts, is_reset, prev_v, v,
+                       CASE WHEN NOT cumulative OR is_reset THEN v ELSE v - prev_max END AS value,
+                       CASE WHEN cumulative THEN v END AS register,
+                       CASE WHEN prev_t IS NOT NULL AND (last_ts IS NULL OR t > last_ts)
+                            THEN greatest((t - prev_t) // interval_s - 1, 0) ELSE 0 END AS missing
+                FROM counted WHERE seq >= 0
+            )
+            SELECT seq, meter_id, t, interval_s, last_ts, is_reset, prev_v, value, register, missing,
+                   CASE WHEN value < 0 THEN 'negative_delta' END AS reason, v
+            FROM judged
             UNION ALL
-            SELECT id, last_ts, last_register, -1, cumulative, interval_s, last_ts FROM meters
-            WHERE last_ts IS NOT NULL AND id IN (SELECT meter_id FROM judged WHERE reason IS NULL)
-        ), lagged AS (
-            SELECT *, lag(t) OVER w AS prev_t, lag(v) OVER w AS prev_v
-            FROM base WINDOW w AS (PARTITION BY meter_id ORDER BY t)
-        ), segmented AS (
-            SELECT *, coalesce(cumulative AND v * 10 < prev_v, false) AS is_reset,
-                   sum(CASE WHEN cumulative AND v * 10 < prev_v THEN 1 ELSE 0 END)
-                       OVER (PARTITION BY meter_id ORDER BY t) AS segment
-            FROM lagged
-        ), counted AS (
-            SELECT *, max(v) OVER (PARTITION BY meter_id, segment ORDER BY t
-                                   ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_max
-            FROM segmented
-        )
-        SELECT meter_id, t, seq, interval_s, prev_v, is_reset,
-               CASE WHEN NOT cumulative OR is_reset THEN v ELSE v - prev_max END AS value,
-               CASE WHEN cumulative THEN v END AS register,
-               CASE WHEN prev_t IS NOT NULL AND (last_ts IS NULL OR t > last_ts)
-                    THEN greatest((t - prev_t) // interval_s - 1, 0) ELSE 0 END AS missing
-        FROM counted WHERE seq >= 0
-    """)
-    con.execute("""
-        UPDATE judged SET reason = 'negative_delta'
-        WHERE seq IN (SELECT seq FROM accepted WHERE value < 0)
-    """)
-    con.execute("DELETE FROM accepted WHERE value < 0")
+            SELECT seq, meter_id, t, interval_s, last_ts, false, NULL, NULL, NULL, 0, reason, v
+            FROM rows WHERE reason IS NOT NULL
+        """)  # noqa: S608 - table names and paths we made
+        try:
+            return self._results(cur, table)
+        finally:
+            cur.execute(f"DROP TABLE {table}")
+
+    def _results(self, cur, table: str) -> Group:
+        accepted = f"(SELECT * FROM {table} WHERE reason IS NULL)"
+        readings = cur.sql(f"""
+            SELECT meter_id, t, value, register, CAST({self.batch_id} AS BIGINT) AS batch_id
+            FROM {accepted} ORDER BY meter_id, t
+        """).to_arrow_table()  # noqa: S608
+        day = f"CAST(DATE '1970-01-01' + CAST((a.t - 1 + {SHANGHAI_OFFSET_S}) // 86400 AS INTEGER) AS VARCHAR)"
+        last_day = day.replace("a.t", "m.last_ts")
+        hourly = _rollup(cur, accepted, "((a.t - 1) // 3600) * 3600", "((m.last_ts - 1) // 3600) * 3600",
+                         "a.interval_s <= 3600")
+        daily = _rollup(cur, accepted, day, last_day, "true")
+        issues = cur.execute(f"""
+            SELECT a.seq, a.meter_id, m.code, strftime(to_timestamp(a.t), '%Y-%m-%dT%H:%M:%S%z'),
+                   CAST(a.v / 1000 AS VARCHAR), coalesce(a.reason, CASE WHEN a.is_reset THEN 'register_reset'
+                   ELSE 'gap' END), a.reason IS NOT NULL,
+                   CASE WHEN a.reason IS NOT NULL THEN ''
+                        WHEN a.is_reset THEN printf('register fell from %.3f to %.3f', a.prev_v / 1000, a.v / 1000)
+                        ELSE printf('%d interval(s) missing before this reading', a.missing) END
+            FROM {table} a JOIN meters m ON m.id = a.meter_id
+            WHERE a.reason IS NOT NULL OR a.is_reset OR a.missing > 0 ORDER BY a.seq
+        """).fetchall()  # noqa: S608
+        state = cur.execute(f"""
+            SELECT a.meter_id, max(a.t), arg_max(a.register, a.t) FROM {accepted} a JOIN meters m ON m.id = a.meter_id
+            GROUP BY a.meter_id, m.last_ts HAVING m.last_ts IS NULL OR max(a.t) > m.last_ts
+        """).fetchall()  # noqa: S608
+        resets, gaps, missing, first, last = cur.execute(f"""
+            SELECT count(*) FILTER (WHERE is_reset), count(*) FILTER (WHERE missing > 0), coalesce(sum(missing), 0),
+                   CAST(DATE '1970-01-01' + CAST((min(t) - 1 + {SHANGHAI_OFFSET_S}) // 86400 AS INTEGER) AS DATE),
+                   CAST(DATE '1970-01-01' + CAST((max(t) - 1 + {SHANGHAI_OFFSET_S}) // 86400 AS INTEGER) AS DATE)
+            FROM {accepted}
+        """).fetchone()  # noqa: S608
+        meters = [row[0] for row in cur.execute(f"SELECT DISTINCT meter_id FROM {accepted}").fetchall()]  # noqa: S608
+        return Group(readings, hourly, daily, [(self.batch_id, *row) for row in issues], state, meters,
+                     Counter(row[5] for row in issues if row[6]), resets, gaps, int(missing), (first, last))
 
 
-def _mark_stored_duplicates(con, stored_ts) -> None:
-    late = con.execute("""
-        SELECT meter_id, min(t), max(t) FROM judged
-        WHERE reason IS NULL AND t <= last_ts GROUP BY meter_id
-    """).fetchall()
-    if not late:
-        return
-    con.execute("CREATE TEMP TABLE stored (meter_id BIGINT, t BIGINT)")
-    for meter_id, start, end in late:
-        stamps = stored_ts(meter_id, start, end)
-        con.register("stored_in", pa.table({"meter_id": pa.array([meter_id] * len(stamps), pa.int64()),
-                                            "t": pa.array(stamps, pa.int64())}))
-        con.execute("INSERT INTO stored SELECT * FROM stored_in")
-        con.unregister("stored_in")
-    con.execute("""
-        UPDATE judged SET reason = 'duplicate'
-        FROM stored WHERE judged.reason IS NULL AND judged.meter_id = stored.meter_id AND judged.t = stored.t
-    """)
-
-
-def counts(con) -> dict:
-    readings, = con.execute("SELECT count(*) FROM judged").fetchone()
-    by_reason = dict(con.execute("""
-        SELECT reason, count(*) FROM judged WHERE reason IS NOT NULL GROUP BY reason ORDER BY reason
-    """).fetchall())
-    resets, gaps, missing = con.execute("""
-        SELECT count(*) FILTER (WHERE is_reset), count(*) FILTER (WHERE missing > 0), coalesce(sum(missing), 0)
-        FROM accepted
-    """).fetchone()
-    return {"readings": readings, "rejected": sum(by_reason.values()), "rejected_by_reason": by_reason,
-            "accepted": readings - sum(by_reason.values()), "resets": resets, "gaps": gaps,
-            "missing_intervals": int(missing)}
-
-
-def issue_rows(con, batch_id: int):
-    """Rejected readings as sent, and accepted readings that carry a flag."""
-    rows = con.execute("""
-        SELECT j.seq, j.meter_id, CAST(s.meter AS VARCHAR), CAST(s.ts AS VARCHAR), CAST(s.value AS VARCHAR),
-               j.reason, true, ''
-        FROM judged j JOIN src s USING (seq) WHERE j.reason IS NOT NULL
-        UNION ALL
-        SELECT a.seq, a.meter_id, m.code, strftime(to_timestamp(a.t), '%Y-%m-%dT%H:%M:%S%z'),
-               CAST(a.register / 1000 AS VARCHAR),
-               CASE WHEN a.is_reset THEN 'register_reset' ELSE 'gap' END, false,
-               CASE WHEN a.is_reset THEN printf('register fell from %.3f to %.3f', a.prev_v / 1000, a.register / 1000)
-                    ELSE printf('%d interval(s) missing before this reading', a.missing) END
-        FROM accepted a JOIN meters m ON m.id = a.meter_id WHERE a.is_reset OR a.missing > 0
-        ORDER BY 1
-    """).fetchall()
-    return ((batch_id, *row[:2], *(str(v or "")[:100] for v in row[2:5]), *row[5:7], row[7][:300]) for row in rows)
-
-
-ISSUE_COLUMNS = ["batch_id", "seq", "meter_id", "meter_code", "ts_text", "value_text", "reason", "rejected", "detail"]
-
-
-def write(con, batch_id: int, progress=None) -> None:
-    """Stores the accepted readings and adds them to the hourly and daily rollups.
-
-    A rollup row for an hour or day after the meter's previous latest reading cannot exist yet and
-    is inserted directly; the others (the boundary hour or day, late readings) are added with an
-    upsert."""
-    progress = progress or NullProgress()
-    insert_rows(ReadingIssue._meta.db_table, ISSUE_COLUMNS, issue_rows(con, batch_id))
-    readings = con.sql(f"""
-        SELECT meter_id, t, value, register, CAST({int(batch_id)} AS BIGINT) AS batch_id
-        FROM accepted ORDER BY meter_id, t
-    """).to_arrow_reader(CHUNK_ROWS)  # noqa: S608 - an integer
-    for chunk in readings:
-        insert_arrow(Reading._meta.db_table, ["meter_id", "ts", "value_milli", "register_milli", "batch_id"], chunk)
-        progress.update(chunk.num_rows)
-    _rollup(con, HourlyUsage._meta.db_table, "hour", "((a.t - 1) // 3600) * 3600",
-            "((m.last_ts - 1) // 3600) * 3600", "a.interval_s <= 3600")
-    _rollup(con, DailyUsage._meta.db_table, "day", "CAST(CAST(to_timestamp(a.t - 1) AS DATE) AS VARCHAR)",
-            "CAST(CAST(to_timestamp(m.last_ts - 1) AS DATE) AS VARCHAR)", "true")
-
-
-def _rollup(con, table: str, key: str, bucket: str, last_bucket: str, where: str) -> None:
-    query = f"""
-        SELECT a.meter_id, {bucket} AS bucket, sum(a.value) AS value, count(*) AS n,
+def _rollup(cur, accepted: str, bucket: str, last_bucket: str, where: str) -> pa.Table:
+    """Sums per meter and bucket, and whether the bucket may already hold stored readings (it is
+    not after the bucket of the meter's previous latest reading)."""
+    return cur.sql(f"""
+        SELECT a.meter_id, {bucket} AS bucket, CAST(sum(a.value) AS BIGINT) AS value, count(*) AS n,
                m.last_ts IS NOT NULL AND {bucket} <= {last_bucket} AS existing
-        FROM accepted a JOIN meters m ON m.id = a.meter_id
+        FROM {accepted} a JOIN meters m ON m.id = a.meter_id
         WHERE a.value IS NOT NULL AND {where}
         GROUP BY ALL ORDER BY 1, 2
-    """  # noqa: S608 - fixed expressions
+    """).to_arrow_table()  # noqa: S608 - fixed expressions
+
+
+def _scratch() -> Path:
+    path = Path(settings.HOME) / "tmp"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+# ---- writing to the database ----------------------------------------------------------------------
+
+def write(group: Group, progress) -> None:
+    """Stores a group's readings, adds them to the hourly and daily rollups, keeps its issues."""
+    insert_rows(ReadingIssue._meta.db_table, ISSUE_COLUMNS, group.issues)
+    for chunk in group.readings.to_batches(CHUNK_ROWS):
+        insert_arrow(Reading._meta.db_table, ["meter_id", "ts", "value_milli", "register_milli", "batch_id"], chunk)
+        progress.update(chunk.num_rows)
+    _add(HourlyUsage._meta.db_table, "hour", group.hourly)
+    _add(DailyUsage._meta.db_table, "day", group.daily)
+
+
+def _add(table: str, key: str, rows: pa.Table) -> None:
+    """A rollup row for a bucket after the meter's previous latest reading cannot exist yet and is
+    inserted directly; the others (the boundary hour or day, late readings) are added by upsert."""
+    if not rows.num_rows:
+        return
     columns = ["meter_id", key, "value_milli", "readings"]
-    q = connection.ops.quote_name
-    upsert = (f"INSERT INTO {q(table)} ({', '.join(map(q, columns))}) VALUES (%s, %s, %s, %s) "
-              f"ON CONFLICT (meter_id, {q(key)}) DO UPDATE SET "
-              f"value_milli = {q(table)}.value_milli + excluded.value_milli, "
-              f"readings = {q(table)}.readings + excluded.readings")
-    for chunk in con.sql(query).to_arrow_reader(CHUNK_ROWS):
-        existing = chunk.column("existing")
-        fresh = chunk.filter(pc.invert(existing)).drop_columns(["existing"])
-        if fresh.num_rows:
-            insert_arrow(table, columns, fresh)
-        late = chunk.filter(existing).drop_columns(["existing"])
-        if late.num_rows:
-            with connection.cursor() as cursor:
-                cursor.executemany(upsert, _tuples(late))
-
-
-def new_meter_state(con) -> list[tuple[int, int, int | None]]:
-    """(meter id, latest reading ts, its register) for meters whose latest reading moved on."""
-    return con.execute("""
-        SELECT a.meter_id, max(a.t), arg_max(a.register, a.t) FROM accepted a JOIN meters m ON m.id = a.meter_id
-        GROUP BY a.meter_id, m.last_ts HAVING m.last_ts IS NULL OR max(a.t) > m.last_ts
-    """).fetchall()
-
-
-def touched(con) -> tuple[list[int], date | None, date | None]:
-    """Meters and the range of local days the accepted readings fall on."""
-    meter_ids = [r[0] for r in con.execute("SELECT DISTINCT meter_id FROM accepted ORDER BY 1").fetchall()]
-    first, last = con.execute("""
-        SELECT CAST(min(t) - 1 AS BIGINT), CAST(max(t) - 1 AS BIGINT) FROM accepted
-    """).fetchone()
-    days = [None if x is None else local_date(datetime.fromtimestamp(x, UTC)) for x in (first, last)]
-    return meter_ids, days[0], days[1]
+    existing = rows.column("existing")
+    fresh = rows.filter(pc.invert(existing)).drop_columns(["existing"])
+    if fresh.num_rows:
+        insert_arrow(table, columns, fresh)
+    late = rows.filter(existing).drop_columns(["existing"])
+    if late.num_rows:
+        q = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.executemany(
+                f"INSERT INTO {q(table)} ({', '.join(map(q, columns))}) VALUES (%s, %s, %s, %s) "
+                f"ON CONFLICT (meter_id, {q(key)}) DO UPDATE SET "
+                f"value_milli = {q(table)}.value_milli + excluded.value_milli, "
+                f"readings = {q(table)}.readings + excluded.readings", list(_tuples(late)))
 
 
 def _tuples(table) -> zip:
@@ -285,4 +366,3 @@ def insert_arrow(table: str, columns: list[str], data: pa.Table | pa.RecordBatch
     with connection.cursor() as cursor:
         with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN (FORMAT csv)") as copy:
             copy.write(buffer.getbuffer())
-

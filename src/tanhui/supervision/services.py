@@ -3,6 +3,7 @@ alerts, and the carbon-peak plan (tasks, progress reports, indicators). Views, t
 commands call these functions; nothing else changes supervision data."""
 
 import hashlib
+from collections import Counter
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -148,22 +149,15 @@ def import_readings(source: Path | pa.Table, *, actor=None, source_kind: str = R
         filename = filename or source.name
     batch = ReadingBatch.objects.create(source=source_kind, filename=filename[:300], submitted_by=actor)
     scope = Meter.objects.all() if actor is None else access.meters_for(actor)
-    con = readings.duckdb_connection()
+    delivery = None
     try:
         with transaction.atomic():
-            readings.open_source(con, source)
             meters = list(scope.select_for_update(of=("self",)).order_by("pk"))
-            readings.judge(con, meters, now, _stored_ts)
-            summary = readings.counts(con)
-            readings.write(con, batch.pk, progress)
-            Meter.objects.bulk_update(
-                [Meter(pk=pk, last_ts=ts, last_register_milli=register)
-                 for pk, ts, register in readings.new_meter_state(con)], ["last_ts", "last_register_milli"])
-            meter_ids, first_day, last_day = readings.touched(con)
-            if meter_ids:
-                recompute_emissions(meter_ids, first_day, last_day)
-                building_ids = set(Meter.objects.filter(pk__in=meter_ids).values_list("building_id", flat=True))
-                check_caps(building_ids, range(first_day.year, last_day.year + 1), local_date(now))
+            delivery = readings.Delivery(source, meters, now, batch.pk)
+            for meter_id, first, last in delivery.late():
+                delivery.add_stored(meter_id, list(Reading.objects.filter(
+                    meter_id=meter_id, ts__gte=first, ts__lte=last).values_list("ts", flat=True)))
+            summary = _store(delivery, progress or readings.NullProgress())
             ReadingBatch.objects.filter(pk=batch.pk).update(status=ReadingBatch.Status.DONE, finished_at=timezone.now(),
                                                             **summary)
     except Exception as exc:
@@ -171,13 +165,32 @@ def import_readings(source: Path | pa.Table, *, actor=None, source_kind: str = R
                                                         finished_at=timezone.now())
         raise
     finally:
-        con.close()
+        if delivery:
+            delivery.close()
     batch.refresh_from_db()
     return batch
 
 
-def _stored_ts(meter_id: int, start: int, end: int) -> list[int]:
-    return list(Reading.objects.filter(meter_id=meter_id, ts__gte=start, ts__lte=end).values_list("ts", flat=True))
+def _store(delivery: readings.Delivery, progress) -> dict:
+    """Writes the judged groups, moves the meters on, recomputes emissions and checks caps."""
+    reasons, flags, state, meter_ids, days = Counter(), Counter(), [], [], []
+    for group in delivery.groups():
+        readings.write(group, progress)
+        reasons += group.reasons
+        flags.update(resets=group.resets, gaps=group.gaps, missing=group.missing)
+        state += group.state
+        meter_ids += group.meters
+        days += [d for d in group.days if d]
+    Meter.objects.bulk_update([Meter(pk=pk, last_ts=ts, last_register_milli=register) for pk, ts, register in state],
+                              ["last_ts", "last_register_milli"], batch_size=1000)
+    total = sum(delivery.parts.values())
+    if meter_ids:
+        recompute_emissions(meter_ids, min(days), max(days))
+        building_ids = Meter.objects.filter(pk__in=meter_ids).values_list("building_id", flat=True)
+        check_caps(set(building_ids), range(min(days).year, max(days).year + 1), local_date(timezone.now()))
+    return {"readings": total, "accepted": total - sum(reasons.values()), "rejected": sum(reasons.values()),
+            "rejected_by_reason": dict(sorted(reasons.items())), "resets": flags["resets"], "gaps": flags["gaps"],
+            "missing_intervals": flags["missing"]}
 
 
 # ---- emission factors -----------------------------------------------------------------------------

@@ -1,0 +1,43 @@
+"""The data provider's pages: its batches with their summaries and rejected records, and its API key.
+Batch pages are shared with administrators (`batch_page`)."""
+
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from tanhui.ingest.api import rejects_response
+from tanhui.ingest.services import rotate_api_key
+from tanhui.portal.access import batch_page, provider_page
+
+PAGE_SIZE = 50
+
+
+@provider_page
+def batches(request, provider):
+    page = Paginator(provider.batches.select_related("scenario"), PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(request, "portal/provider/batches.html", {"provider": provider, "page": page})
+
+
+@batch_page
+def batch(request, batch):
+    reasons = sorted(batch.rejected_by_reason.items(), key=lambda item: (-item[1], item[0]))
+    return render(request, "portal/provider/batch.html", {
+        "batch": batch, "reasons": reasons,
+        "chart": {"categories": [code for code, _ in reasons], "series": [{"data": [n for _, n in reasons]}]},
+    })
+
+
+@batch_page
+def rejects(request, batch):
+    """The rejected records with their reason code, as the provider API serves them."""
+    return rejects_response(batch)
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@provider_page
+def api_key(request, provider):
+    """POST issues a new key and shows it this once; the old key stops working at once."""
+    new_key = rotate_api_key(provider) if request.method == "POST" else None
+    return render(request, "portal/provider/key.html", {"provider": provider, "new_key": new_key})
