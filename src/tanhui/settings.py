@@ -79,7 +79,8 @@ else:
             "NAME": HOME / "tanhui.sqlite3",
             "OPTIONS": {
                 # WAL lets the web site read while a batch is being written.
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
+                "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000; "
+                                 "PRAGMA cache_size=-131072; PRAGMA temp_store=MEMORY;"),
                 "transaction_mode": "IMMEDIATE",
             },
             "TEST": {"NAME": HOME / "test.sqlite3"},

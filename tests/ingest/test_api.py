@@ -61,8 +61,8 @@ def test_batch_keys_are_idempotent_and_closed_batches_take_no_more_data(api):
 def test_file_upload_is_processed_like_a_file_on_disk(api, metro_city):
     metro, _, _ = metro_city
     api("post", "/batches", data={"key": "upload", "scenario": "metro"})
-    content = ("record_id,external_user_id,started_at,ended_at,distance_km\n"
-               "u1,M1,2026-05-03 08:00:00,2026-05-03 08:30:00,10\n").encode()
+    content = (b"record_id,external_user_id,started_at,ended_at,distance_km\n"
+               b"u1,M1,2026-05-03 08:00:00,2026-05-03 08:30:00,10\n")
     response = Client().post("/api/v1/batches/upload/file", headers={"Authorization": f"Bearer {metro.plain_api_key}"},
                              data={"file": SimpleUploadedFile("may.csv", content, "text/csv")})
     assert response.status_code == 200

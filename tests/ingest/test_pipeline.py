@@ -178,3 +178,11 @@ def test_the_spark_engine_credits_the_same(metro_city, ingest):
     rows = [trip("r1"), trip("r2", km="0.00125"), trip("r3", user="nobody"), trip("r1")]
     spark = ingest(rows, engine="spark")
     assert (spark["accepted"], spark["duplicates"], spark["rejected"], spark["reduction_mg"]) == (2, 1, 1, 468_059)
+
+
+def test_an_impossible_date_is_malformed_not_a_crash(make_provider, make_citizen, ingest):
+    grid = make_provider("power_grid", ["household_power"])
+    make_citizen("13800138000", bindings=[(grid, "SG1")], consents={"household_power": None})
+    summary = ingest([("x1", "SG1", "2026-13-04", "5"), ("x2", "SG1", "2026-05-04", "5")],
+                     scenario="household_power", provider="power_grid")
+    assert summary["rejected_by_reason"] == {"malformed": 1} and summary["accepted"] == 1

@@ -114,7 +114,9 @@ def test_checks_apply_in_order(engine):
 
 
 @pytest.mark.parametrize("text", ["2026-05-01T10:00:00+0800", "2026-05-01", "2026-02-29T10:00", "2026-05-01T24:00",
-                                  "2026-05-01T10:00:00.1234567", "2026-05-01T10:00\n", "", None])
+                                  "2026-05-01T10:00:60", "2026-05-01T10:00:00.1234567", "2026-05-01T10:00\n",
+                                  "2026-05-01T10:00+24:00", "0001-01-01T07:59:59.999999", "9999-12-31T16:00Z", "",
+                                  None])
 def test_malformed_times(engine, text):
     [row] = judge("metro", trips(("r1", "u1", text, "2026-05-01T10:30", "1")), engine=engine)
     assert outcome(row) == "malformed"
@@ -178,6 +180,12 @@ def test_the_mean_of_seven_is_exact(engine):
     ctx = context("household", prior=week(values=("10",) * 6 + ("10.0025",)))
     [row] = judge_readings(engine, ("h1", "u1", "2026-05-08", "10"), ctx=ctx)
     assert row["reduction_mg"] == 190  # 0.0025 / 7 kWh × 530600 mg/kWh = 189.5 exactly
+
+
+def test_at_the_baseline_the_own_week_counts(engine):
+    ctx = context("household", prior=week())
+    [row] = judge_readings(engine, ("h1", "u1", "2026-05-08", "9.0"), ctx=ctx)
+    assert row["reduction_mg"] == 1_591_800  # not below 9.0: (12 − 9) × 530.6 × 1000
 
 
 def test_a_gap_in_the_week_earns_nothing(engine):

@@ -7,7 +7,7 @@ import io
 
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
-from ninja import Status, File, Router, Schema
+from ninja import File, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from tanhui.core.errors import DomainError

@@ -106,11 +106,15 @@ class Reduction(models.Model):
     """One accepted record and what it earned, with its provenance. `(provider, record_id)` is unique:
     the database itself refuses to credit a record twice, across batches and channels."""
 
-    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="reductions")
-    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="+")
+    # Every index costs time on each of the millions of inserts, so there are two: the unique
+    # (provider, record_id) and (citizen, local_date), which serves statements, daily caps and the
+    # household window. The foreign keys get no index of their own.
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="reductions", db_index=False)
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="+", db_index=False)
     record_id = models.CharField(max_length=100)
-    citizen = models.ForeignKey("people.Citizen", on_delete=models.PROTECT, related_name="reductions")
-    scenario = models.ForeignKey("methodology.Scenario", on_delete=models.PROTECT, related_name="+")
+    citizen = models.ForeignKey("people.Citizen", on_delete=models.PROTECT, related_name="reductions",
+                                db_index=False)
+    scenario = models.ForeignKey("methodology.Scenario", on_delete=models.PROTECT, related_name="+", db_index=False)
     local_date = models.DateField()
     started_at = models.DateTimeField(null=True)
     quantity = models.CharField(_("里程(km)或用电量(kWh)"), max_length=40,
@@ -119,9 +123,9 @@ class Reduction(models.Model):
     capped = models.BooleanField(default=False)
     vacant = models.BooleanField(default=False)
     methodology_version = models.ForeignKey("methodology.MethodologyVersion", on_delete=models.PROTECT,
-                                            related_name="reductions")
+                                            related_name="reductions", db_index=False)
     factor_version = models.ForeignKey("methodology.FactorVersion", on_delete=models.PROTECT,
-                                       related_name="reductions")
+                                       related_name="reductions", db_index=False)
     input_hash = models.CharField(max_length=64)
 
     class Meta:
@@ -131,10 +135,10 @@ class Reduction(models.Model):
             models.UniqueConstraint(fields=["provider", "record_id"], name="record_credited_once"),
             models.CheckConstraint(condition=models.Q(reduction_mg__gte=0), name="reduction_not_negative"),
         ]
-        indexes = [
-            models.Index(fields=["scenario", "citizen", "local_date"], name="reduction_citizen_day"),
-            models.Index(fields=["citizen", "local_date"], name="reduction_statement"),
-        ]
+        indexes = [models.Index(fields=["citizen", "local_date"], name="reduction_citizen_day")]
+
+    def __str__(self):
+        return f"{self.provider_id}/{self.record_id}: {self.reduction_mg} mg"
 
 
 class RejectedRecord(models.Model):
@@ -153,3 +157,6 @@ class RejectedRecord(models.Model):
         verbose_name = _("拒收记录")
         verbose_name_plural = _("拒收记录")
         indexes = [models.Index(fields=["batch", "seq"], name="reject_batch_seq")]
+
+    def __str__(self):
+        return f"#{self.batch_id} line {self.seq + 1}: {self.reason}"

@@ -6,8 +6,8 @@ half-credited and a rerun credits exactly once. `(provider, record_id)` is uniqu
 so even a logic error could not credit a record twice.
 """
 
+import json
 import logging
-from collections import Counter, defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -32,6 +32,7 @@ log = logging.getLogger("tanhui.ingest")
 
 REJECT_RETENTION = timedelta(days=getattr(settings, "TANHUI_REJECT_RETENTION_DAYS", 90))
 SUPPORTED_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".parquet")
+WRITE_CHUNK = 100_000
 
 
 class NullProgress:
@@ -183,38 +184,40 @@ def _date_span(records: pa.Table, scenario: Scenario) -> tuple[str, str]:
     offsets (and by the 7-day window for household readings). Malformed values only widen the span."""
     column = "started_at" if scenario.kind == Scenario.Kind.TRIP else "date"
     prefixes = pc.utf8_slice_codeunits(records.column(column), 0, 10)
-    valid = pc.filter(prefixes, pc.match_substring_regex(prefixes, r"^\d{4}-\d{2}-\d{2}$"))
-    if len(valid) == 0:
+    dates = pc.drop_null(pc.strptime(prefixes, format="%Y-%m-%d", unit="s", error_is_null=True))
+    if len(dates) == 0:
         return "0001-01-01", "0001-01-01"
-    first = datetime.strptime(pc.min(valid).as_py(), "%Y-%m-%d").date() - timedelta(days=8)
-    last = datetime.strptime(pc.max(valid).as_py(), "%Y-%m-%d").date() + timedelta(days=1)
+    first = pc.min(dates).as_py().date() - timedelta(days=8)
+    last = pc.max(dates).as_py().date() + timedelta(days=1)
     return first.isoformat(), last.isoformat()
 
 
 def _write(batch: Batch, records: pa.Table, result: pa.Table, now: datetime, progress) -> None:
     """Writes reductions and rejects, posts one ledger credit per citizen, and fills in the summary."""
-    status = _column(result, "status")
-    counts = Counter(status)
-    reasons = Counter(r for r in _column(result, "reason") if r is not None)
-    accepted = result.filter(pc.equal(result.column("status"), "accepted"))
+    if not pc.all(pc.equal(records.column("seq"), result.column("seq"))).as_py():
+        raise RuntimeError("the engine must return one row per record, in file order")
+    is_accepted = pc.equal(result.column("status"), "accepted")
+    accepted = result.filter(is_accepted)
     quantity_field = "distance_km" if batch.scenario.kind == Scenario.Kind.TRIP else "kwh"
-    quantities = dict(zip(_column(records, "seq"), _column(records, quantity_field), strict=True))
-    mg_by_citizen: dict[int, int] = defaultdict(int)
-
-    def reduction_rows():
-        for row in accepted.to_pylist():
-            mg_by_citizen[row["citizen_id"]] += row["reduction_mg"]
-            progress.update(1)
-            yield (batch.pk, batch.provider_id, row["record_id"], row["citizen_id"], batch.scenario_id,
-                   row["local_date"], row["started_at"], quantities[row["seq"]].strip(), row["reduction_mg"],
-                   row["capped"], row["vacant"], row["version_id"], row["factor_version_id"], row["input_hash"])
-
-    insert_rows(Reduction._meta.db_table,
-                ["batch_id", "provider_id", "record_id", "citizen_id", "scenario_id", "local_date", "started_at",
-                 "quantity", "reduction_mg", "capped", "vacant", "methodology_version_id", "factor_version_id",
-                 "input_hash"], reduction_rows())
+    size = len(accepted)
+    reductions = pa.table({
+        "batch_id": pa.repeat(batch.pk, size), "provider_id": pa.repeat(batch.provider_id, size),
+        "record_id": accepted.column("record_id"), "citizen_id": accepted.column("citizen_id"),
+        "scenario_id": pa.repeat(batch.scenario_id, size),
+        "local_date": pc.cast(accepted.column("local_date"), pa.string()),
+        # Django keeps datetimes as UTC; the PostgreSQL session runs in UTC too.
+        "started_at": pc.strftime(accepted.column("started_at"), format="%Y-%m-%d %H:%M:%S"),
+        "quantity": pc.utf8_trim_whitespace(records.column(quantity_field).filter(is_accepted)),
+        "reduction_mg": accepted.column("reduction_mg"), "capped": accepted.column("capped"),
+        "vacant": accepted.column("vacant"), "methodology_version_id": accepted.column("version_id"),
+        "factor_version_id": accepted.column("factor_version_id"), "input_hash": accepted.column("input_hash"),
+    })
+    insert_rows(Reduction._meta.db_table, reductions.column_names, _rows(reductions, progress))
     _write_rejects(batch, records, result, now, progress)
 
+    per_citizen = accepted.group_by("citizen_id").aggregate([("reduction_mg", "sum")])
+    mg_by_citizen = dict(zip(per_citizen.column("citizen_id").to_pylist(),
+                             per_citizen.column("reduction_mg_sum").to_pylist(), strict=True))
     accounts = ledger.citizen_accounts(mg_by_citizen)
     specs = [ledger.mint_credit(accounts[citizen], points_for_mg(mg), mg,
                                 idempotency_key=f"ingest:{batch.pk}:{citizen}:{batch.scenario.code}",
@@ -222,36 +225,42 @@ def _write(batch: Batch, records: pa.Table, result: pa.Table, now: datetime, pro
              for citizen, mg in sorted(mg_by_citizen.items()) if mg > 0]
     ledger.post_transactions(specs)
 
+    counts = _value_counts(result.column("status"))
+    reasons = _value_counts(pc.drop_null(result.column("reason")))
     Batch.objects.filter(pk=batch.pk).update(
         status=Batch.Status.DONE, finished_at=timezone.now(), records=len(result),
-        accepted=counts["accepted"], duplicates=counts["duplicate"], rejected=counts["rejected"],
+        accepted=counts.get("accepted", 0), duplicates=counts.get("duplicate", 0), rejected=counts.get("rejected", 0),
         capped=pc.sum(accepted.column("capped")).as_py() or 0, vacant=pc.sum(accepted.column("vacant")).as_py() or 0,
         rejected_by_reason=dict(sorted(reasons.items())), reduction_mg=sum(mg_by_citizen.values()),
         points=sum(points_for_mg(mg) for mg in mg_by_citizen.values()),
         accounts_credited=sum(1 for mg in mg_by_citizen.values() if points_for_mg(mg) > 0))
 
 
+def _value_counts(column) -> dict[str, int]:
+    return {row["values"]: row["counts"] for row in pc.value_counts(column).to_pylist()}
+
+
+def _rows(table: pa.Table, progress):
+    """The table's rows as tuples, converted a chunk at a time so memory stays flat."""
+    for chunk in table.to_batches(max_chunksize=WRITE_CHUNK):
+        yield from zip(*(column.to_pylist() for column in chunk.columns), strict=True)
+        progress.update(chunk.num_rows)
+
+
 def _write_rejects(batch: Batch, records: pa.Table, result: pa.Table, now: datetime, progress) -> None:
-    rejected = result.filter(pc.equal(result.column("status"), "rejected"))
+    """Keeps each rejected record with its reason; of a record of an unknown user, only id and reason."""
+    is_rejected = pc.equal(result.column("status"), "rejected")
+    rejected = result.filter(is_rejected)
     if len(rejected) == 0:
         return
-    raw_by_seq = {row["seq"]: row for row in records.take(rejected.column("seq")).to_pylist()}
+    raw_records = records.filter(is_rejected).drop_columns(["seq"]).to_pylist()
     purge_after = now + REJECT_RETENTION
 
     def rows():
-        for row in rejected.select(["seq", "record_id", "reason"]).to_pylist():
-            raw = raw_by_seq[row["seq"]]
-            raw.pop("seq")
-            keep = None if row["reason"] == "unknown_user" else raw
-            progress.update(1)
-            yield (batch.pk, row["seq"], row["record_id"] or "", row["reason"],
-                   None if keep is None else _json(keep), purge_after)
+        for verdict, raw in zip(rejected.select(["seq", "record_id", "reason"]).to_pylist(), raw_records, strict=True):
+            keep = None if verdict["reason"] == "unknown_user" else json.dumps(raw, ensure_ascii=False)
+            yield batch.pk, verdict["seq"], verdict["record_id"] or "", verdict["reason"], keep, purge_after
+        progress.update(len(raw_records))
 
     insert_rows(RejectedRecord._meta.db_table, ["batch_id", "seq", "record_id", "reason", "raw", "purge_after"],
                 rows())
-
-
-def _json(value) -> str:
-    import json
-
-    return json.dumps(value, ensure_ascii=False)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from tanhui.core.errors import Conflict, DomainError
 from tanhui.core.pii import lookup_hash
 from tanhui.core.timeutil import parse_iso_date
-from tanhui.people.models import Binding, Citizen, Community, Consent, District, LoginCode, User
+from tanhui.people.models import Binding, Citizen, Community, Consent, District, LoginCode, User, new_public_id
 from tanhui.people.phones import normalise_phone
 
 LOGIN_CODE_TTL = timedelta(minutes=5)
@@ -284,3 +284,25 @@ def import_citizens(path: Path, progress=None) -> ImportResult:
             if progress:
                 progress.update(1)
     return result
+
+
+def register_citizens_bulk(entries: list[tuple[str, str]], *, district: str = "", community: str = "",
+                           bindings: list[tuple[object, str]] | None = None, scenarios=()) -> list[int]:
+    """Registers many new citizens at once (synthetic cities, benchmarks): `entries` are (phone, name)
+    with valid, unregistered phones; `bindings[i]` (provider, external id) and consents from always to
+    `scenarios` go with entry i. Returns the citizen ids in entry order."""
+    district_obj, community_obj = _place(district, community)
+    with transaction.atomic():
+        users = User.objects.bulk_create(
+            [User(username=f"c_{public_id}", password="!", role=User.Role.CITIZEN)  # "!": unusable password
+             for public_id in (new_public_id() for _ in entries)], batch_size=5000)
+        citizens = Citizen.objects.bulk_create(
+            [Citizen(user=user, public_id=user.username[2:], phone=phone, phone_hash=lookup_hash(phone), name=name,
+                     district=district_obj, community=community_obj)
+             for user, (phone, name) in zip(users, entries, strict=True)], batch_size=5000)
+        if bindings:
+            Binding.objects.bulk_create([Binding(citizen=c, provider=p, external_user_id=e)
+                                         for c, (p, e) in zip(citizens, bindings, strict=True)], batch_size=5000)
+        Consent.objects.bulk_create([Consent(citizen=c, scenario=s) for c in citizens for s in scenarios],
+                                    batch_size=5000)
+    return [c.pk for c in citizens]

@@ -22,7 +22,8 @@ from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -34,11 +35,14 @@ from django.db import connection
 
 from tanhui.core.bulk import insert_rows
 from tanhui.core.errors import DomainError
+from tanhui.core.timeutil import SHANGHAI
 from tanhui.supervision.models import DailyUsage, HourlyUsage, Meter, Reading, ReadingIssue
 
 COLUMNS = ("meter", "ts", "value")
 FUTURE_TOLERANCE_S = 300
 SHANGHAI_OFFSET_S = 8 * 3600  # Asia/Shanghai is UTC+8 all year (no daylight saving since 1991)
+EPOCH_DAY = date(1970, 1, 1)
+REGISTER_LIMIT = 2**40  # readings are at most 10⁹ units (10¹² thousandths), below 2⁴⁰
 PARTITIONS = 64
 GROUP_ROWS = 2_000_000
 CHUNK_ROWS = 200_000
@@ -97,6 +101,7 @@ class Delivery:
             "last_register": pa.array([m.last_register_milli for m in meters], pa.int64()),
         }))
         self.con.execute("CREATE TABLE meters AS SELECT * FROM meters_in")
+        self.codes = {m.pk: m.code for m in meters}
         self.con.execute("CREATE TABLE stored (meter_id BIGINT, t BIGINT)")
         self._stage(source, now)
 
@@ -131,7 +136,8 @@ class Delivery:
                         FROM src s LEFT JOIN meters m ON m.code = trim(CAST(s.meter AS VARCHAR))
                     ), checked AS (
                         SELECT *, CASE
-                            WHEN code IS NULL OR t IS NULL OR v IS NULL OR (cumulative AND v < 0) THEN 'malformed'
+                            WHEN code IS NULL OR t IS NULL OR v IS NULL OR (cumulative AND v < 0) OR abs(v) >= 1000000000000
+                                THEN 'malformed'
                             WHEN meter_id IS NULL THEN 'unknown_meter'
                             WHEN (t + {SHANGHAI_OFFSET_S}) % interval_s <> 0 THEN 'misaligned'
                             WHEN t > {int(now.timestamp()) + FUTURE_TOLERANCE_S} THEN 'future_timestamp'
@@ -185,7 +191,7 @@ class Delivery:
                 units.append(unit)
                 unit, size = [], 0
         units += [unit] if unit else []
-        yield self._rejected()
+        yield self._rejected_as_sent()
         with ThreadPoolExecutor(max_workers=1) as worker:
             pending = [worker.submit(self._judge, units[0])] if units else []
             for next_unit in units[1:]:
@@ -194,7 +200,7 @@ class Delivery:
             if pending:
                 yield pending.pop(0).result()
 
-    def _rejected(self) -> Group:
+    def _rejected_as_sent(self) -> Group:
         """The readings rejected by the checks on the row alone, as they were sent."""
         rows = [] if -1 not in self.parts else self.con.execute(f"""
             SELECT seq, meter_id, coalesce(raw_meter, ''), coalesce(raw_ts, ''), coalesce(raw_value, ''), reason
@@ -206,110 +212,141 @@ class Delivery:
         return Group(empty, empty, empty, issues, [], [], Counter(r[5] for r in rows))
 
     def _judge(self, parts: list[int]) -> Group:
+        """Runs in the worker thread, on its own DuckDB cursor."""
+        scan = self._scan(parts)
         cur = self.con.cursor()
         try:
-            return self._judge_with(cur, parts)
+            rows = cur.sql(f"""
+                SELECT r.seq, r.meter_id, r.t, r.v, m.cumulative, m.interval_s, m.last_ts, s.t IS NOT NULL AS stored
+                FROM {scan} r JOIN meters m ON m.id = r.meter_id
+                LEFT JOIN stored s ON s.meter_id = r.meter_id AND s.t = r.t
+                UNION ALL
+                SELECT -1, id, last_ts, last_register, cumulative, interval_s, last_ts, false FROM meters
+                WHERE last_ts IS NOT NULL AND id IN (SELECT DISTINCT meter_id FROM {scan})
+                ORDER BY meter_id, t, seq
+            """).to_arrow_table()  # noqa: S608 - paths we made
         finally:
             cur.close()
-
-    def _judge_with(self, cur, parts: list[int]) -> Group:
-        table = f"unit_{parts[0]}"
-        # Duplicates (in the file, or of a stored reading) and late registers go first; then each
-        # meter's latest stored reading joins as row seq = -1 so that the first new reading is counted
-        # from it. For a cumulative meter a reset starts a new segment; within a segment the
-        # consumption is the register minus the highest register before it.
-        cur.execute(f"""
-            CREATE TABLE {table} AS
-            WITH rows AS (
-                SELECT r.seq, r.meter_id, r.t, r.v, m.cumulative, m.interval_s, m.last_ts,
-                       CASE WHEN row_number() OVER (PARTITION BY r.meter_id, r.t ORDER BY r.seq) > 1
-                                 OR s.t IS NOT NULL THEN 'duplicate'
-                            WHEN m.cumulative AND r.t <= m.last_ts THEN 'out_of_order' END AS reason
-                FROM {self._scan(parts)} r JOIN meters m ON m.id = r.meter_id
-                LEFT JOIN stored s ON s.meter_id = r.meter_id AND s.t = r.t
-            ), base AS (
-                SELECT seq, meter_id, t, v, cumulative, interval_s, last_ts FROM rows WHERE reason IS NULL
-                UNION ALL
-                SELECT -1, id, last_ts, last_register, cumulative, interval_s, last_ts FROM meters
-                WHERE last_ts IS NOT NULL AND id IN (SELECT meter_id FROM rows WHERE reason IS NULL)
-            ), lagged AS (
-                SELECT *, lag(t) OVER w AS prev_t, lag(v) OVER w AS prev_v
-                FROM base WINDOW w AS (PARTITION BY meter_id ORDER BY t)
-            ), segmented AS (
-                SELECT *, coalesce(cumulative AND v * 10 < prev_v, false) AS is_reset,
-                       sum(CASE WHEN cumulative AND v * 10 < prev_v THEN 1 ELSE 0 END)
-                           OVER (PARTITION BY meter_id ORDER BY t) AS segment
-                FROM lagged
-            ), counted AS (
-                SELECT *, max(v) OVER (PARTITION BY meter_id, segment ORDER BY t
-                                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS prev_max
-                FROM segmented
-            ), judged AS (
-                SELECT seq, meter_id, t, interval_s, last_ts, is_reset, prev_v, v,
-                       CASE WHEN NOT cumulative OR is_reset THEN v ELSE v - prev_max END AS value,
-                       CASE WHEN cumulative THEN v END AS register,
-                       CASE WHEN prev_t IS NOT NULL AND (last_ts IS NULL OR t > last_ts)
-                            THEN greatest((t - prev_t) // interval_s - 1, 0) ELSE 0 END AS missing
-                FROM counted WHERE seq >= 0
-            )
-            SELECT seq, meter_id, t, interval_s, last_ts, is_reset, prev_v, value, register, missing,
-                   CASE WHEN value < 0 THEN 'negative_delta' END AS reason, v
-            FROM judged
-            UNION ALL
-            SELECT seq, meter_id, t, interval_s, last_ts, false, NULL, NULL, NULL, 0, reason, v
-            FROM rows WHERE reason IS NOT NULL
-        """)  # noqa: S608 - table names and paths we made
-        try:
-            return self._results(cur, table)
-        finally:
-            cur.execute(f"DROP TABLE {table}")
-
-    def _results(self, cur, table: str) -> Group:
-        accepted = f"(SELECT * FROM {table} WHERE reason IS NULL)"
-        readings = cur.sql(f"""
-            SELECT meter_id, t, value, register, CAST({self.batch_id} AS BIGINT) AS batch_id
-            FROM {accepted} ORDER BY meter_id, t
-        """).to_arrow_table()  # noqa: S608
-        day = f"CAST(DATE '1970-01-01' + CAST((a.t - 1 + {SHANGHAI_OFFSET_S}) // 86400 AS INTEGER) AS VARCHAR)"
-        last_day = day.replace("a.t", "m.last_ts")
-        hourly = _rollup(cur, accepted, "((a.t - 1) // 3600) * 3600", "((m.last_ts - 1) // 3600) * 3600",
-                         "a.interval_s <= 3600")
-        daily = _rollup(cur, accepted, day, last_day, "true")
-        issues = cur.execute(f"""
-            SELECT a.seq, a.meter_id, m.code, strftime(to_timestamp(a.t), '%Y-%m-%dT%H:%M:%S%z'),
-                   CAST(a.v / 1000 AS VARCHAR), coalesce(a.reason, CASE WHEN a.is_reset THEN 'register_reset'
-                   ELSE 'gap' END), a.reason IS NOT NULL,
-                   CASE WHEN a.reason IS NOT NULL THEN ''
-                        WHEN a.is_reset THEN printf('register fell from %.3f to %.3f', a.prev_v / 1000, a.v / 1000)
-                        ELSE printf('%d interval(s) missing before this reading', a.missing) END
-            FROM {table} a JOIN meters m ON m.id = a.meter_id
-            WHERE a.reason IS NOT NULL OR a.is_reset OR a.missing > 0 ORDER BY a.seq
-        """).fetchall()  # noqa: S608
-        state = cur.execute(f"""
-            SELECT a.meter_id, max(a.t), arg_max(a.register, a.t) FROM {accepted} a JOIN meters m ON m.id = a.meter_id
-            GROUP BY a.meter_id, m.last_ts HAVING m.last_ts IS NULL OR max(a.t) > m.last_ts
-        """).fetchall()  # noqa: S608
-        resets, gaps, missing, first, last = cur.execute(f"""
-            SELECT count(*) FILTER (WHERE is_reset), count(*) FILTER (WHERE missing > 0), coalesce(sum(missing), 0),
-                   CAST(DATE '1970-01-01' + CAST((min(t) - 1 + {SHANGHAI_OFFSET_S}) // 86400 AS INTEGER) AS DATE),
-                   CAST(DATE '1970-01-01' + CAST((max(t) - 1 + {SHANGHAI_OFFSET_S}) // 86400 AS INTEGER) AS DATE)
-            FROM {accepted}
-        """).fetchone()  # noqa: S608
-        meters = [row[0] for row in cur.execute(f"SELECT DISTINCT meter_id FROM {accepted}").fetchall()]  # noqa: S608
-        return Group(readings, hourly, daily, [(self.batch_id, *row) for row in issues], state, meters,
-                     Counter(row[5] for row in issues if row[6]), resets, gaps, int(missing), (first, last))
+        return judge_rows(rows, self.batch_id, self.codes)
 
 
-def _rollup(cur, accepted: str, bucket: str, last_bucket: str, where: str) -> pa.Table:
-    """Sums per meter and bucket, and whether the bucket may already hold stored readings (it is
-    not after the bucket of the meter's previous latest reading)."""
-    return cur.sql(f"""
-        SELECT a.meter_id, {bucket} AS bucket, CAST(sum(a.value) AS BIGINT) AS value, count(*) AS n,
-               m.last_ts IS NOT NULL AND {bucket} <= {last_bucket} AS existing
-        FROM {accepted} a JOIN meters m ON m.id = a.meter_id
-        WHERE a.value IS NOT NULL AND {where}
-        GROUP BY ALL ORDER BY 1, 2
-    """).to_arrow_table()  # noqa: S608 - fixed expressions
+def _shift(array: pa.Array) -> pa.Array:
+    """The previous row's value (null for the first row)."""
+    return pa.concat_arrays([pa.nulls(1, array.type), array.slice(0, len(array) - 1)]) if len(array) else array
+
+
+def _arrays(rows: pa.Table) -> dict[str, pa.Array]:
+    return {name: rows.column(name).combine_chunks() for name in rows.column_names}
+
+
+def _true(mask) -> pa.Array:
+    return pc.fill_null(mask, False)
+
+
+def judge_rows(rows: pa.Table, batch_id: int, codes: dict[int, str]) -> Group:
+    """The checks that need a meter's other readings, and each reading's consumption.
+
+    `rows` (seq, meter_id, t, v, cumulative, interval_s, last_ts, stored) are sorted by meter, time
+    and file order; a meter's latest stored reading comes first as seq -1, so that the first new
+    reading is counted from it. Everything is vectorised over the sorted arrays."""
+    c = _arrays(rows)
+    new = pc.greater_equal(c["seq"], 0)
+    repeat = _true(pc.and_(pc.equal(c["meter_id"], _shift(c["meter_id"])), pc.equal(c["t"], _shift(c["t"]))))
+    duplicate = pc.and_(new, pc.or_(repeat, c["stored"]))
+    late = pc.and_not(_true(pc.and_(c["cumulative"], pc.less_equal(c["t"], c["last_ts"]))), duplicate)
+    late = pc.and_(new, late)
+    rejected = _rejected(rows, duplicate, "duplicate") + _rejected(rows, late, "out_of_order")
+    rows = rows.filter(pc.invert(pc.or_(duplicate, late)))
+
+    # Consumption. A cumulative meter's register counts from the highest earlier register of its
+    # segment: a segment starts at the meter's first row and at each reset (a fall below a tenth of
+    # the previous register). Segment numbers rise along the sorted rows, so a running maximum of
+    # (segment × 2⁴⁰ + register) is the running maximum within the segment.
+    c = _arrays(rows)
+    meter, t, v, cumulative = c["meter_id"], c["t"], c["v"], c["cumulative"]
+    first = pc.invert(_true(pc.equal(meter, _shift(meter))))
+    prev_t, prev_v = _shift(t), _shift(v)
+    reset = _true(pc.and_(pc.and_not(cumulative, first), pc.less(pc.multiply(v, 10), prev_v)))
+    segment = pc.multiply(pc.cumulative_sum(pc.cast(pc.or_(first, reset), pa.int64())), REGISTER_LIMIT)
+    running = pc.cumulative_max(pc.if_else(cumulative, pc.add(segment, v), segment))
+    prev_max = pc.subtract(_shift(running), segment)
+    counted = pc.if_else(pc.or_(first, reset), pc.if_else(first, pa.scalar(None, pa.int64()), v),
+                         pc.subtract(v, prev_max))
+    value = pc.if_else(cumulative, counted, v)
+    in_order = pc.or_(pc.is_null(c["last_ts"]), pc.greater(t, c["last_ts"]))
+    missing = pc.if_else(pc.and_not(in_order, first),
+                         pc.max_element_wise(pc.subtract(pc.divide(pc.subtract(t, prev_t), c["interval_s"]), 1), 0),
+                         0)
+    new = pc.greater_equal(c["seq"], 0)
+    negative = _true(pc.less(value, 0))
+    rejected += _rejected(rows, pc.and_(new, negative), "negative_delta")
+    accepted = pc.and_not(new, negative)
+    rows = rows.append_column("value", value).append_column("missing", missing).append_column(
+        "reset", reset).append_column("prev_v", prev_v).filter(accepted)
+    return _group(rows, batch_id, codes, rejected)
+
+
+def _rejected(rows: pa.Table, mask, reason: str) -> list[tuple]:
+    return [(r["seq"], r["meter_id"], r["t"], r["v"], reason) for r in rows.filter(mask).select(
+        ["seq", "meter_id", "t", "v"]).to_pylist()]
+
+
+def _group(rows: pa.Table, batch_id: int, codes: dict[int, str], rejected: list[tuple]) -> Group:
+    """The accepted rows (sorted by meter and time) as readings, rollups, flags and meter state."""
+    c = _arrays(rows)
+    meter, t, last_ts = c["meter_id"], c["t"], c["last_ts"]
+    readings = pa.table({"meter_id": meter, "ts": t, "value_milli": c["value"],
+                         "register_milli": pc.if_else(c["cumulative"], c["v"], pa.scalar(None, pa.int64())),
+                         "batch_id": pa.array([batch_id] * len(rows), pa.int64())})
+    counted = rows.filter(pc.is_valid(c["value"]))
+    day = _bucket(counted, 86400, SHANGHAI_OFFSET_S)
+    daily = _sum(counted, day, _bucket(counted, 86400, SHANGHAI_OFFSET_S, "last_ts"))
+    daily = daily.set_column(1, "bucket", pc.cast(pc.cast(daily.column("bucket"), pa.int32()).cast(pa.date32()),
+                                                 pa.string()))
+    hourly_rows = counted.filter(pc.less_equal(counted.column("interval_s"), 3600))
+    hourly = _sum(hourly_rows, pc.multiply(_bucket(hourly_rows, 3600), 3600),
+                  pc.multiply(_bucket(hourly_rows, 3600, 0, "last_ts"), 3600))
+    flags = rows.filter(pc.or_(c["reset"], pc.greater(c["missing"], 0))).select(
+        ["seq", "meter_id", "t", "v", "reset", "prev_v", "missing"]).to_pylist()
+    issues = [_issue(batch_id, codes, seq, m, ts, v, reason, True, "") for seq, m, ts, v, reason in rejected]
+    issues += [_issue(batch_id, codes, f["seq"], f["meter_id"], f["t"], f["v"],
+                      "register_reset" if f["reset"] else "gap", False,
+                      f"register fell from {_units(f['prev_v'])} to {_units(f['v'])}" if f["reset"]
+                      else f"{f['missing']} interval(s) missing before this reading") for f in flags]
+    last = pc.invert(_true(pc.equal(meter, pa.concat_arrays([meter.slice(1), pa.nulls(1, meter.type)]))))
+    moved = pc.and_(last, pc.or_(pc.is_null(last_ts), pc.greater(t, last_ts)))
+    state = [(r["meter_id"], r["ts"], r["register_milli"]) for r in readings.filter(moved).select(
+        ["meter_id", "ts", "register_milli"]).to_pylist()]
+    days = pc.min_max(day).as_py() if len(day) else {"min": None, "max": None}
+    return Group(readings, hourly, daily, sorted(issues, key=lambda i: i[1]), state,
+                 pc.unique(meter).to_pylist(), Counter(r[4] for r in rejected), pc.sum(c["reset"]).as_py() or 0,
+                 pc.sum(pc.greater(c["missing"], 0)).as_py() or 0, pc.sum(c["missing"]).as_py() or 0,
+                 tuple(None if d is None else EPOCH_DAY + timedelta(days=d) for d in (days["min"], days["max"])))
+
+
+def _bucket(rows: pa.Table, size: int, offset: int = 0, column: str = "t") -> pa.Array:
+    """The number of the hour or local day a reading's interval belongs to (it ends at t)."""
+    return pc.divide(pc.add(pc.subtract(rows.column(column), 1), offset), size)
+
+
+def _sum(rows: pa.Table, bucket, last_bucket) -> pa.Table:
+    """Per meter and bucket: consumption, readings, and whether the bucket may already hold stored
+    readings (it is not after the bucket of the meter's previous latest reading)."""
+    existing = _true(pc.less_equal(bucket, last_bucket))
+    grouped = pa.table({"meter_id": rows.column("meter_id"), "bucket": bucket, "existing": existing,
+                        "value": rows.column("value")}).group_by(["meter_id", "bucket", "existing"]).aggregate(
+        [("value", "sum"), ("value", "count")])
+    return grouped.select(["meter_id", "bucket", "value_sum", "value_count", "existing"]).sort_by(
+        [("meter_id", "ascending"), ("bucket", "ascending")])
+
+
+def _units(milli: int) -> str:
+    return str(Decimal(milli).scaleb(-3))
+
+
+def _issue(batch_id, codes, seq, meter_id, t, v, reason, rejected, detail) -> tuple:
+    at = datetime.fromtimestamp(t, SHANGHAI).isoformat()
+    return (batch_id, seq, meter_id, codes.get(meter_id, ""), at, _units(v), reason, rejected, detail)
 
 
 def _scratch() -> Path:

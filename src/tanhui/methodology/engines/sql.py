@@ -257,7 +257,7 @@ def _household(d: Dialect, now_day: int) -> Kind:
             outcome AS (
                 SELECT j.*, FALSE AS capped, j.accepted AND j.qty_c < j.vacant_below AS vacant,
                        CASE WHEN NOT j.accepted OR j.qty_c < j.vacant_below THEN 0
-                            WHEN j.qty_c <= j.baseline THEN {below}
+                            WHEN j.qty_c < j.baseline THEN {below}
                             WHEN w.window_n = j.window_days THEN {own}
                             ELSE 0 END AS mg
                 FROM judged j LEFT JOIN windows w ON w.seq = j.seq)""")
