@@ -92,7 +92,7 @@ def baseline(accounts: list[int]) -> float:
         cursor.execute("CREATE TABLE bench_raw_transfer AS SELECT * FROM ledger_transfer WHERE 1 = 0")
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     rows = [(i, spec.idempotency_key, 0, spec.kind, spec.scenario, spec.ref_type, spec.ref_id, spec.memo, now,
-             spec.legs[-1].account_id % 16, "%064x" % i, spec.legs[0].account_id, spec.legs[-1].account_id,
+             spec.legs[-1].account_id % 16, f"{i:064x}", spec.legs[0].account_id, spec.legs[-1].account_id,
              spec.legs[-2].amount, spec.legs[-1].amount, None, None, None)
             for i, spec in enumerate(credits(accounts, -1), start=1)]
     return timed(lambda: insert_rows("bench_raw_transfer", COLUMNS, rows))

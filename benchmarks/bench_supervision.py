@@ -65,7 +65,8 @@ def make_files(con, meters: int, days: int, folder: Path) -> tuple[Path, Path, i
     con.execute(f"""
         CREATE TABLE gen AS
         WITH grid AS (
-            SELECT m, i, TIMESTAMP '{START}' + to_minutes(15 * i) AS stamp FROM range({meters}) r(m), range({intervals}) s(i)
+            SELECT m, i, TIMESTAMP '{START}' + to_minutes(15 * i) AS stamp
+            FROM range({meters}) r(m), range({intervals}) s(i)
         ), load AS (
             SELECT m, i, stamp,
                    -- kWh per 15 minutes: a base load plus an occupied-hours bump, noise from a hash
@@ -78,8 +79,9 @@ def make_files(con, meters: int, days: int, folder: Path) -> tuple[Path, Path, i
         WHERE hash(i, m) % 2000 <> 0                                   -- gaps: 0.05% of readings missing
     """)  # noqa: S608 - integers
     # One reset (a replaced meter restarting from zero) per 100 meters, half-way through.
-    con.execute(f"UPDATE gen SET register = register - (SELECT min(register) FROM gen g WHERE g.m = gen.m "
-                f"AND g.i >= {intervals // 2}) WHERE m % 100 = 0 AND i >= {intervals // 2}")
+    half = intervals // 2
+    con.execute(f"UPDATE gen SET register = register - (SELECT min(register) FROM gen g WHERE g.m = gen.m "  # noqa: S608
+                f"AND g.i >= {half}) WHERE m % 100 = 0 AND i >= {half}")
     csv_path, parquet_path = folder / "readings.csv", folder / "readings.parquet"
     con.execute(f"""
         COPY (SELECT meter, ts, value FROM (
@@ -93,7 +95,8 @@ def make_files(con, meters: int, days: int, folder: Path) -> tuple[Path, Path, i
     """)  # noqa: S608 - paths we made
     con.execute(f"""
         COPY (SELECT m + 1 AS meter_id, CAST(epoch(CAST(stamp AS TIMESTAMPTZ)) AS BIGINT) AS ts,
-                     CAST(round(register * 1000) AS BIGINT) AS value_milli, CAST(round(register * 1000) AS BIGINT) AS register_milli,
+                     CAST(round(register * 1000) AS BIGINT) AS value_milli,
+                     CAST(round(register * 1000) AS BIGINT) AS register_milli,
                      CAST(1 AS BIGINT) AS batch_id FROM gen ORDER BY m, i)
         TO '{parquet_path}' (FORMAT parquet)
     """)  # noqa: S608

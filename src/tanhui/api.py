@@ -58,12 +58,18 @@ def _register_routers() -> None:
     from tanhui.ingest.api import router as ingest_router
     from tanhui.ledger.api import router as ledger_router
     from tanhui.people.api import router as people_router
+    from tanhui.engagement.api import router as engagement_router
+    from tanhui.registry.api import router as registry_router
+    from tanhui.rewards.api import router as rewards_router
     from tanhui.supervision.api import router as supervision_router
 
     api.add_router("/", people_router)
     api.add_router("/", ledger_router)
     api.add_router("/", ingest_router)
     api.add_router("/supervision/", supervision_router)
+    api.add_router("/rewards/", rewards_router)
+    api.add_router("/engagement/", engagement_router)
+    api.add_router("/registry/", registry_router)
 
 
 _register_routers()

@@ -37,6 +37,9 @@ INSTALLED_APPS = [
     "tanhui.synth",
     "tanhui.supervision",
     "tanhui.dashboard",
+    "tanhui.rewards",
+    "tanhui.engagement",
+    "tanhui.registry",
 ]
 
 MIDDLEWARE = [

@@ -13,6 +13,9 @@ urlpatterns += i18n_patterns(
     path("ledger/", include("tanhui.ledger.urls")),
     path("dashboard/", include("tanhui.dashboard.urls")),
     path("supervision/", include("tanhui.supervision.urls")),
+    path("rewards/", include("tanhui.rewards.urls")),
+    path("engagement/", include("tanhui.engagement.urls")),
+    path("registry/", include("tanhui.registry.urls")),
     path("", include("tanhui.people.urls")),
     prefix_default_language=False,
 )

@@ -204,6 +204,16 @@ def test_held_points_do_not_expire_while_reserved(accounts, clock, expire_in_100
     assert (points(a), hold(a)) == (0, 4)
 
 
+def test_timed_out_reservations_are_released_before_points_expire(accounts, clock, expire_in_100_days):
+    (a,) = accounts(1)
+    credit(a, 10, "c")
+    reserve(a, 4, "r", hours=1)
+    clock.advance(days=101)
+    result = services.expire_points()
+    assert (result["reservations_released"], result["points"]) == (1, 10)
+    assert (points(a), hold(a)) == (0, 0)
+
+
 def test_the_period_is_configurable_up_to_ten_years(settings):
     settings.TANHUI_POINTS_EXPIRE_DAYS = 3650
     assert services.expire_days() == 3650 and check_expire_days() == []

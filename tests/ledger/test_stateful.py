@@ -9,7 +9,14 @@ from django.db import transaction
 from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from tanhui.core.errors import Conflict
 from tanhui.ledger import audit, services
@@ -58,6 +65,11 @@ class LedgerMachine(RuleBasedStateMachine):
         balances = Account.objects.exclude(points=0, mg_co2e=0).values_list("id", "points", "mg_co2e")
         return sorted(balances), Transfer.objects.count()
 
+    @initialize(amounts=st.lists(st.integers(1, 100), min_size=CITIZENS, max_size=CITIZENS))
+    def fund(self, amounts):
+        for who, points in enumerate(amounts):
+            self.credit(who, points, points * 1000)
+
     @rule(who=citizen, points=st.integers(0, 100), mg=st.integers(1, 60_000))
     def credit(self, who, points, mg):
         account = self.accounts[who]
@@ -69,9 +81,11 @@ class LedgerMachine(RuleBasedStateMachine):
         self.posted.append(spec)
         self.reversible.append((result.tx_id, account, points, mg))
 
-    @rule(who=citizen, points=st.integers(1, 60))
-    def spend(self, who, points):
+    @rule(who=citizen, share=st.integers(1, 5))
+    def spend(self, who, share):
+        """A quarter to all of what the citizen holds, or 1 more than that (refused)."""
         account = self.accounts[who]
+        points = max(1, self.points[account] * share // 4) if share < 5 else self.points[account] + 1
         spec = services.spend_points(account, points, idempotency_key=self.key())
         results = []
         refused = self.refused(lambda: results.extend(services.post_transactions([spec])))
@@ -81,9 +95,11 @@ class LedgerMachine(RuleBasedStateMachine):
             self.posted.append(spec)
             self.reversible.append((results[0].tx_id, account, -points, 0))
 
-    @rule(who=citizen, points=st.integers(1, 40))
-    def reserve(self, who, points):
+    @rule(who=citizen, share=st.integers(1, 4))
+    def reserve(self, who, share):
+        """A quarter to all of what the citizen holds (or 1 point when there is nothing, refused)."""
         account = self.accounts[who]
+        points = max(1, self.points[account] * share // 4)
         results = []
         refused = self.refused(lambda: results.append(services.reserve(
             account, points, idempotency_key=self.key(), expires_at=timezone.now() + timedelta(hours=1))))
@@ -111,11 +127,14 @@ class LedgerMachine(RuleBasedStateMachine):
             self.points[account] += points
         self.held.clear()
 
-    @precondition(lambda self: any(self.points.values()))
+    @precondition(lambda self: any(self.points.values()) or self.held)
     @rule()
     def expire_everything_credited_so_far(self):
+        """Years later: every reservation has timed out and every point credited so far expires."""
         self.days_ahead += 1  # each run a day later than the last
-        services.expire_points(timezone.now() + timedelta(days=self.days_ahead))
+        result = services.expire_points(timezone.now() + timedelta(days=self.days_ahead))
+        assert result["reservations_released"] == len(self.held)
+        self.held.clear()
         self.points = dict.fromkeys(self.accounts, 0)
 
     @precondition(lambda self: self.reversible)
@@ -172,4 +191,4 @@ class LedgerMachine(RuleBasedStateMachine):
 @pytest.mark.django_db
 def test_the_ledger_keeps_its_invariants_under_random_operations():
     run_state_machine_as_test(LedgerMachine, settings=settings(
-        max_examples=50, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]))
+        max_examples=100, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]))

@@ -12,7 +12,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import DatabaseError, connection, transaction
 
-from tanhui.ledger import audit, services
+from tanhui.ledger import audit
 from tanhui.ledger.chain import GENESIS, as_utc, microseconds, transfer_hash
 from tanhui.ledger.models import Transfer
 from tests.ledger.conftest import assert_verified, credit, spend

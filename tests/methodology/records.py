@@ -91,6 +91,9 @@ def synthetic_day(scenario: str, n: int, seed: int = 1) -> tuple[pa.Table, Engin
             kwh = Decimal(rnd.randrange(0, 16_000)) / 1000
             rows.append((rid, user, rnd.choice(ODD_DATES) if rnd.random() < 0.02 else day.isoformat(),
                          rnd.choice(ODD_NUMBERS) if rnd.random() < 0.02 else str(kwh)))
+    if kind == "trip":  # a cap decided by record_id alone, in code point order
+        rows += [(f"{c}-tie", "U7", "2026-05-01T08:00", "2026-05-01T08:30", "1") for c in "𝒳\ufffdézaZ0ä"]
+        consents[bindings["U7"]] = None
     accepted_before = rnd.sample(ids, len(ids) // 20)
     if kind == "trip":
         prior = [(c, date(2026, 5, d), rnd.randrange(1, 7)) for c in range(1, citizens + 1, 3) for d in (1, 2)]

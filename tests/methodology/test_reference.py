@@ -57,6 +57,13 @@ def test_daily_cap_counts_earlier_batches_first_then_started_at_then_record_id(e
         ("late", "accepted", True, 0), ("b-tie", "accepted", True, 0), ("a-tie", "accepted", False, 234_000)]
 
 
+def test_ties_are_broken_by_record_id_in_code_point_order(engine):
+    ids = ["𝒳", "\ufffd", "é", "z", "a", "Z", "0", "ä"]  # 𝒳 sorts last by code point, first in UTF-16
+    rows = judge("metro", trips(*[(i, "u1", "2026-05-01T08:00", "2026-05-01T08:30", "1") for i in ids]),
+                 engine=engine)
+    assert [r["record_id"] for r in rows if r["capped"]] == ["𝒳", "\ufffd"]
+
+
 def test_trip_belongs_to_the_local_day_it_started(engine):
     [row] = judge("metro", trips(("r1", "u1", "2026-05-01T23:50", "2026-05-02T00:20", "10")), engine=engine)
     assert row["local_date"] == date(2026, 5, 1)

@@ -241,7 +241,9 @@ def _post(specs: Sequence[TxSpec]) -> list[TxResult]:
     if not unique:
         return []
     with _writing():
-        balances = _lock_accounts(sorted({a for spec in unique.values() for move in spec.moves for a in move[:2]}))
+        givers = {move[0] for spec in unique.values() for move in spec.moves}
+        balances = _lock_accounts(sorted(givers.union(move[1] for spec in unique.values() for move in spec.moves)),
+                                  givers)
         results = _replays(unique)
         new = [spec for key, spec in unique.items() if key not in results]
         if new:
@@ -319,26 +321,26 @@ def _pair(gives: dict[int, list[int]], takes: dict[int, list[int]]) -> Moves:
     return tuple(sorted((d, c, p, m) for (d, c), (p, m) in moves.items()))
 
 
-def _lock_accounts(account_ids: list[int]) -> dict[int, list]:
-    """Locks the accounts in id order and returns {id: [points, mg_co2e, overdraft]}; the system
-    accounts are created on first use, any other unknown account is refused."""
-    balances = _select_accounts(account_ids)
-    if len(balances) < len(account_ids) and account_ids[0] < 0:
+def _lock_accounts(account_ids: list[int], givers: set[int]) -> dict[int, list[int]]:
+    """Locks the accounts in id order (creating the system accounts on first use, refusing unknown
+    ones); returns the balances of the givers that may not overdraw: {id: [points, mg_co2e]}."""
+    rows = _select_accounts(account_ids)
+    if len(rows) < len(account_ids) and account_ids[0] < 0:
         _create_system_accounts()
-        balances = _select_accounts(account_ids)
-    if len(balances) < len(account_ids):
-        missing = sorted(set(account_ids) - set(balances))
+        rows = _select_accounts(account_ids)
+    if len(rows) < len(account_ids):
+        missing = sorted(set(account_ids).difference(row[0] for row in rows))
         raise DomainError("unknown_account", f"账户不存在：{missing[:5]}")
-    return balances
+    return {account: [points, mg] for account, points, mg, overdraft in rows if account in givers and not overdraft}
 
 
-def _select_accounts(account_ids: list[int]) -> dict[int, list]:
+def _select_accounts(account_ids: list[int]) -> list[tuple]:
     condition, params = _in("id", account_ids)
     lock = " ORDER BY id FOR NO KEY UPDATE" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT id, points, mg_co2e, overdraft FROM ledger_account WHERE {condition}{lock}",  # noqa: S608
                        params)
-        return {row[0]: list(row[1:]) for row in cursor.fetchall()}
+        return cursor.fetchall()
 
 
 def _replays(specs: dict[str, TxSpec]) -> dict[str, TxResult]:
@@ -377,8 +379,8 @@ def _result(transfers: list[Transfer], replayed: bool = False) -> TxResult:
     return TxResult(first.pk, first.idempotency_key, first.kind, transfers[-1].hash, first.created_at, replayed)
 
 
-def _insert(specs: list[TxSpec], balances: dict[int, list]) -> dict[str, TxResult]:
-    """Checks the balances transfer by transfer, hashes, then writes: nothing, if a check fails."""
+def _insert(specs: list[TxSpec], balances: dict[int, list[int]]) -> dict[str, TxResult]:
+    """Checks the givers' balances transfer by transfer, hashes, then writes: nothing, if a check fails."""
     chains = _lock_chains(sorted({spec.partition for spec in specs}))
     ids = _new_ids(sum(len(spec.moves) for spec in specs))
     now = timezone.now()
@@ -387,26 +389,27 @@ def _insert(specs: list[TxSpec], balances: dict[int, list]) -> dict[str, TxResul
     rows, results = [], {}
     for s in specs:
         key, partition, chain = s.idempotency_key, s.partition, chains[s.partition]
-        links = (s.reverses, s.settles, s.expires_at)  # on the first part only
+        links = (s.reverses, s.settles, microseconds(s.expires_at), stored(s.expires_at))  # part 0 only
         first = None
         for part, (debit, credit, points, mg) in enumerate(s.moves):
-            giver, taker = balances[debit], balances[credit]
-            giver[0] -= points
-            giver[1] -= mg
-            taker[0] += points
-            taker[1] += mg
-            if (giver[0] < 0 or giver[1] < 0) and not giver[2]:
-                raise Conflict("insufficient_balance", f"账户 {debit} 余额不足（{key}）")
+            if (giver := balances.get(debit)) is not None:
+                giver[0] -= points
+                giver[1] -= mg
+                if giver[0] < 0 or giver[1] < 0:
+                    raise Conflict("insufficient_balance", f"账户 {debit} 余额不足（{key}）")
+            if (taker := balances.get(credit)) is not None:
+                taker[0] += points
+                taker[1] += mg
             transfer_id = next(ids)
             first = first or transfer_id
-            reverses, settles, expires_at = links
+            reverses, settles, expires_us, expires_at = links
             chain[1] = transfer_hash(chain[1], transfer_id, partition, key, part, s.kind, s.scenario, s.ref_type,
                                      s.ref_id, s.memo, now_us, debit, credit, points, mg, reverses, settles,
-                                     microseconds(expires_at))
+                                     expires_us)
             chain[0] += 1
             rows.append((transfer_id, key, part, s.kind, s.scenario, s.ref_type, s.ref_id, s.memo, stored_now,
-                         partition, chain[1], debit, credit, points, mg, reverses, settles, stored(expires_at)))
-            links = (None, None, None)
+                         partition, chain[1], debit, credit, points, mg, reverses, settles, expires_at))
+            links = NO_LINKS
         results[key] = TxResult(first, key, s.kind, chain[1], now)
     with connection.wrap_database_errors:  # COPY runs on the driver's cursor: make its errors Django's
         insert_rows(Transfer._meta.db_table, COLUMNS, rows)
@@ -414,6 +417,9 @@ def _insert(specs: list[TxSpec], balances: dict[int, list]) -> dict[str, TxResul
         cursor.executemany("UPDATE ledger_chain SET length = %s, head = %s WHERE partition = %s",
                            [(length, head, partition) for partition, (length, head) in chains.items()])
     return results
+
+
+NO_LINKS = (None, None, "", None)
 
 
 def _lock_chains(partitions: list[int]) -> dict[int, list]:
@@ -448,7 +454,7 @@ def _in(column: str, values: list) -> tuple[str, list]:
     """`column IN values` with a single parameter, however many values (SQLite: a JSON array)."""
     if connection.vendor == "postgresql":
         return f"{column} = ANY(%s)", [values]
-    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(values)]
+    return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(values)]  # noqa: S608 - a column name
 
 
 def _chunks(values: list, size: int) -> Iterator[list]:
@@ -585,7 +591,7 @@ _REVERSAL = """SELECT r.id FROM ledger_transfer o JOIN ledger_transfer r ON r.re
 # reversal, and a reservation and its void, cancel out: they count on neither side.
 _LIVE = f"""t.kind NOT IN ('reverse', 'void') AND NOT EXISTS ({_REVERSAL})
    AND NOT (t.kind = 'reserve' AND EXISTS (SELECT 1 FROM ledger_transfer v
-                                            WHERE v.settles_id = t.id AND v.kind = 'void'))"""
+                                            WHERE v.settles_id = t.id AND v.kind = 'void'))"""  # noqa: S608
 
 
 def _start_of(day: date) -> datetime:
@@ -593,26 +599,30 @@ def _start_of(day: date) -> datetime:
 
 
 def expire_points(now: datetime | None = None) -> dict:
-    """Expires the points credited `TANHUI_POINTS_EXPIRE_DAYS` or more local days ago that are still
-    unspent (oldest first), then voids timed-out reservations. What is still held is computed again
+    """Voids timed-out reservations, then expires the points credited `TANHUI_POINTS_EXPIRE_DAYS` or
+    more local days ago that are still unspent (oldest first). What is still held is computed again
     under the accounts' locks, so a second or concurrent run finds nothing left to expire."""
     now = now or timezone.now()
+    released = release_expired_reservations(now)  # first: their points count as unspent again
     days, today = expire_days(), local_date(now)
     cutoff = _start_of(today - timedelta(days=days - 1))  # credited before it: held `days` days
     with transaction.atomic():
         held = _held_since(cutoff)
-        if held:
-            _lock_accounts(sorted(held))
+        if held:  # the same locks, in the same order, as the postings below will take
+            _lock_accounts(sorted({*held, *(_expired_shard(a) for a in held)}), givers=set())
             held = _held_since(cutoff, sorted(held))  # again, now that nobody can spend them
         specs = [TxSpec(f"expire:{account}:{now.isoformat()}", Kind.EXPIRE,
-                        (Leg(account, POINTS, -points),
-                         Leg(system_account(AccountKind.EXPIRED, shard_of(account)), POINTS, points)),
+                        (Leg(account, POINTS, -points), Leg(_expired_shard(account), POINTS, points)),
                         memo=f"credited before {local_date(cutoff)}")
                  for account, points in sorted(held.items())]
         for chunk in _chunks(specs, 10_000):
             _post(chunk)
     return {"expire_days": days, "credited_before": local_date(cutoff).isoformat(), "accounts": len(specs),
-            "points": sum(held.values()), "reservations_released": release_expired_reservations(now)}
+            "points": sum(held.values()), "reservations_released": released}
+
+
+def _expired_shard(account_id: int) -> int:
+    return system_account(AccountKind.EXPIRED, shard_of(account_id))
 
 
 def _held_since(cutoff: datetime, account_ids: list[int] | None = None) -> dict[int, int]:

@@ -69,6 +69,10 @@ class Figures:
         return sum((Decimal(v) / 1000 * KGCE_PER_UNIT[k] for k, v in self.value_milli.items()), Decimal(0))
 
     @property
+    def emission_kg(self) -> Decimal:
+        return Decimal(self.emission_g) / 1000
+
+    @property
     def coverage(self) -> Decimal:
         return Decimal(self.days_with_data) / self.days
 
@@ -204,6 +208,10 @@ class TaskState:
     def progress(self) -> int:
         return self.report.progress if self.report else 0
 
+    @property
+    def label(self) -> str:
+        return Status(self.status).label
+
 
 def task_states(plan: Plan, today: date, tasks=None) -> list[TaskState]:
     """Each task's status from its latest report dated on or before `today`."""
@@ -225,6 +233,10 @@ class IndicatorState:
     latest: Decimal | None
     expected: Decimal | None
     targets: list
+
+    @property
+    def label(self) -> str:
+        return Status(self.status).label
 
 
 def indicator_states(plan: Plan, today: date) -> list[IndicatorState]:

@@ -6,6 +6,7 @@
   for offices, schools and public institutions;
 - jump: an hour of the day above 1.5× the mean of the same hour on the same weekday of the previous
   four weeks (at least three of them with data), by more than a fifth of that weekday's usual peak;
+  hours holding the first reading after a gap (a cumulative meter's catch-up) are left out;
 - silent: an active meter without a reading for four intervals (at least two hours).
 """
 
@@ -15,7 +16,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from tanhui.core.timeutil import SHANGHAI
-from tanhui.supervision.models import Alert, Building, BuildingType, EnergyKind, HourlyUsage, Meter
+from tanhui.supervision.models import Alert, Building, BuildingType, EnergyKind, HourlyUsage, Meter, ReadingIssue
 
 NIGHT_HOURS = range(0, 5)
 WORK_HOURS = range(9, 17)
@@ -44,27 +45,45 @@ class Finding:
 
 def find(day: date, now: datetime) -> list[Finding]:
     meters = list(Meter.objects.filter(active=True, interval_s__lte=3600).select_related("building"))
-    hourly = _hourly(meters, day - timedelta(days=7 * JUMP_WEEKS), day)
+    first = day - timedelta(days=7 * JUMP_WEEKS)
+    hourly = _hourly(meters, first, day)
+    caught_up = _gap_hours(meters, first, day)
     findings = []
     for meter in meters:
         values = hourly.get(meter.pk, {})
         if values and meter.kind == EnergyKind.ELECTRICITY and meter.parent_id is None:
             findings += baseload(meter, values, day)
         if values:
-            findings += jumps(meter, values, day)
+            findings += jumps(meter, {k: v for k, v in values.items() if (meter.pk, k) not in caught_up}, day)
     return findings + silent(now)
+
+
+def _bounds(first: date, last: date) -> tuple[int, int]:
+    return (int(datetime.combine(first, datetime.min.time(), SHANGHAI).timestamp()),
+            int(datetime.combine(last + timedelta(days=1), datetime.min.time(), SHANGHAI).timestamp()))
+
+
+def _slot(ts_end: int) -> tuple[date, int]:
+    """(local day, local hour) of the interval ending at `ts_end`."""
+    at = datetime.fromtimestamp(ts_end - 1, SHANGHAI)
+    return at.date(), at.hour
+
+
+def _gap_hours(meters: list[Meter], first: date, last: date) -> set[tuple[int, tuple[date, int]]]:
+    lo, hi = _bounds(first, last)
+    flagged = ReadingIssue.objects.filter(reason=ReadingIssue.Reason.GAP, meter__in=[m.pk for m in meters],
+                                          ts__gt=lo, ts__lte=hi).values_list("meter_id", "ts")
+    return {(meter_id, _slot(ts)) for meter_id, ts in flagged}
 
 
 def _hourly(meters: list[Meter], first: date, last: date) -> dict[int, dict[tuple[date, int], Decimal]]:
     """{meter: {(local day, local hour): units}} for the days first..last."""
-    lo = int(datetime.combine(first, datetime.min.time(), SHANGHAI).timestamp())
-    hi = int(datetime.combine(last + timedelta(days=1), datetime.min.time(), SHANGHAI).timestamp())
+    lo, hi = _bounds(first, last)
     result: dict[int, dict] = defaultdict(dict)
     rows = HourlyUsage.objects.filter(meter__in=[m.pk for m in meters], hour__gte=lo, hour__lt=hi).values_list(
         "meter_id", "hour", "value_milli")
     for meter_id, hour, value in rows.iterator(chunk_size=20_000):
-        at = datetime.fromtimestamp(hour, SHANGHAI)
-        result[meter_id][(at.date(), at.hour)] = Decimal(value) / 1000
+        result[meter_id][_slot(hour + 1)] = Decimal(value) / 1000
     return result
 
 

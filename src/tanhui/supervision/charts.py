@@ -15,13 +15,14 @@ def bars(items: list[tuple[str, Decimal | int | float]], *, title: str, unit: st
     top = max((float(v) for _, v in items), default=0) or 1
     left, bottom, plot_h = 56, 36, height - 56
     step = (width - left - 8) / len(items)
+    heading = escape(f"{title} ({unit})" if unit else title)
     parts = [f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">',
-             f"<title>{escape(title)}</title>",
-             f'<text x="{left}" y="14" font-size="12">{escape(title)}{" (" + escape(unit) + ")" if unit else ""}</text>']
+             f"<title>{heading}</title>", f'<text x="{left}" y="14" font-size="12">{heading}</text>']
     for fraction in (0, 0.5, 1):
         y = 20 + plot_h * (1 - fraction)
         parts.append(f'<line x1="{left}" x2="{width - 8}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ccd" stroke-width="0.5"/>'
-                     f'<text x="{left - 4}" y="{y + 4:.1f}" font-size="10" text-anchor="end">{top * fraction:,.0f}</text>')
+                     f'<text x="{left - 4}" y="{y + 4:.1f}" font-size="10" text-anchor="end">'
+                     f"{top * fraction:,.0f}</text>")
     for i, (label, value) in enumerate(items):
         h = plot_h * float(value) / top
         x = left + i * step

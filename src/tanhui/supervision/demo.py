@@ -26,7 +26,7 @@ from tanhui.supervision.plan import task_status
 FIXTURES = Path(__file__).parent / "fixtures"
 PLAN_NAME = "长宁区碳达峰实施方案"
 DISTRICT = "长宁区"
-PASSWORD = "demo-pass-123"
+PASSWORD = "demo-pass-123"  # noqa: S105 - the demo logins are printed for everyone
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,8 @@ def _readings(meters: list[Meter], start: datetime, end: datetime, rng: random.R
             if meter.interval_s < 3600:
                 shape *= meter.interval_s / 3600
             amount = peak_kw * share * shape * SEASON[begin.month - 1] * noise * rng.uniform(0.95, 1.05)
-            if story == JUMP and day == local_date(end) - timedelta(days=1) and 13 <= begin.hour < 17:
+            if story == JUMP and meter.kind == EnergyKind.ELECTRICITY and day == local_date(end) - timedelta(days=1) \
+                    and 13 <= begin.hour < 17:
                 amount *= 3
             if meter.mode == Meter.Mode.CUMULATIVE:
                 register += Decimal(amount).quantize(Decimal("0.01"))
@@ -213,7 +214,7 @@ def _plan(rng: random.Random, today: date) -> dict:
     result = services.import_plan(FIXTURES / "changning_tasks.csv", PLAN_NAME, starts_on=date(2022, 12, 5),
                                   default_due=date(2025, 12, 31), district=DISTRICT)
     plan = Plan.objects.get(pk=result["plan_id"])
-    result.update(services.import_indicators(FIXTURES / "changning_indicators.csv", plan))
+    result["indicators"] = services.import_indicators(FIXTURES / "changning_indicators.csv", plan)
     users = {org.pk: _reporter(org) for org in Organisation.objects.filter(plan_tasks__plan=plan).distinct()}
     reported = 0
     for task in PlanTask.objects.filter(plan=plan, reports__isnull=True).prefetch_related("departments"):

@@ -163,6 +163,9 @@ class ReadingBatch(models.Model):
         verbose_name_plural = _("读数批次")
         ordering = ["-id"]
 
+    def __str__(self):
+        return f"#{self.pk} {self.filename or self.get_source_display()}"
+
     def summary(self) -> dict:
         return {"batch_id": self.pk, "readings": self.readings, "accepted": self.accepted,
                 "rejected": self.rejected, "rejected_by_reason": self.rejected_by_reason,
@@ -183,6 +186,9 @@ class Reading(models.Model):
     batch = models.ForeignKey(ReadingBatch, on_delete=models.PROTECT, related_name="+", db_constraint=False,
                               db_index=False)
 
+    def __str__(self):
+        return f"{self.meter_id}@{self.ts}"
+
     @property
     def at(self) -> datetime:
         return datetime.fromtimestamp(self.ts, SHANGHAI)
@@ -198,6 +204,9 @@ class HourlyUsage(models.Model):
     hour = models.BigIntegerField()
     value_milli = models.BigIntegerField()
     readings = models.PositiveIntegerField()
+
+    def __str__(self):
+        return f"{self.meter_id}@{self.hour}"
 
 
 class DailyUsage(models.Model):
@@ -215,6 +224,9 @@ class DailyUsage(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["day"], name="dailyusage_day")]
+
+    def __str__(self):
+        return f"{self.meter_id}@{self.day}"
 
 
 class ReadingIssue(models.Model):
@@ -238,6 +250,7 @@ class ReadingIssue(models.Model):
     meter = models.ForeignKey(Meter, on_delete=models.CASCADE, null=True, related_name="issues")
     seq = models.BigIntegerField(_("行号"))
     meter_code = models.CharField(max_length=200, blank=True)
+    ts = models.BigIntegerField(null=True, help_text=_("读数时间（Unix 秒），无法解析时为空"))
     ts_text = models.CharField(max_length=100, blank=True)
     value_text = models.CharField(max_length=100, blank=True)
     reason = models.CharField(_("原因"), max_length=20, choices=Reason.choices)
@@ -248,7 +261,10 @@ class ReadingIssue(models.Model):
         verbose_name = _("读数问题")
         verbose_name_plural = _("读数问题")
         ordering = ["batch", "seq"]
-        indexes = [models.Index(fields=["meter", "reason"], name="readingissue_meter_reason")]
+        indexes = [models.Index(fields=["meter", "reason", "ts"], name="readingissue_meter_reason")]
+
+    def __str__(self):
+        return f"{self.reason}: {self.meter_code} {self.ts_text}"
 
 
 class EnergyFactor(models.Model):
@@ -270,7 +286,8 @@ class EnergyFactor(models.Model):
         ordering = ["kind", "region", "valid_from"]
 
     def __str__(self):
-        return f"{self.get_kind_display()} {self.region or 'national'} {self.valid_from}: {self.kg_per_unit} kg/{UNITS[self.kind]}"
+        region = self.region or "national"
+        return f"{self.get_kind_display()} {region} {self.valid_from}: {self.kg_per_unit} kg/{UNITS[self.kind]}"
 
     @property
     def kg_per_unit(self) -> Decimal:
@@ -291,6 +308,9 @@ class EnergyCap(models.Model):
         verbose_name = _("能耗限额")
         verbose_name_plural = _("能耗限额")
         constraints = [models.UniqueConstraint(fields=["building", "year"], name="energycap_per_year")]
+
+    def __str__(self):
+        return f"{self.building_id} {self.year}: {self.cap_kgce} kgce"
 
 
 class Alert(models.Model):
@@ -326,6 +346,9 @@ class Alert(models.Model):
         verbose_name_plural = _("告警")
         ordering = ["-day", "-id"]
         indexes = [models.Index(fields=["status", "kind"], name="alert_status_kind")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.day}"
 
 
 # ---- plan tracking -------------------------------------------------------------------------------
@@ -385,6 +408,9 @@ class TaskReport(models.Model):
         ordering = ["-as_of", "-id"]
         constraints = [models.CheckConstraint(condition=Q(progress__lte=100), name="taskreport_progress_pct")]
 
+    def __str__(self):
+        return f"{self.task_id} {self.as_of}: {self.progress}%"
+
 
 class Indicator(models.Model):
     class Direction(models.TextChoices):
@@ -422,6 +448,9 @@ class IndicatorTarget(models.Model):
         ordering = ["year"]
         constraints = [models.UniqueConstraint(fields=["indicator", "year"], name="indicatortarget_year")]
 
+    def __str__(self):
+        return f"{self.year}: {self.value}"
+
 
 class IndicatorValue(models.Model):
     """A reported value for a year; a later report for the same year supersedes the earlier one."""
@@ -438,6 +467,9 @@ class IndicatorValue(models.Model):
     class Meta:
         ordering = ["-year", "-id"]
 
+    def __str__(self):
+        return f"{self.year}: {self.value}"
+
 
 class Evidence(models.Model):
     """A file supporting a task report or an indicator value."""
@@ -453,3 +485,6 @@ class Evidence(models.Model):
         constraints = [models.CheckConstraint(
             condition=Q(task_report__isnull=False, indicator_value__isnull=True)
             | Q(task_report__isnull=True, indicator_value__isnull=False), name="evidence_has_one_owner")]
+
+    def __str__(self):
+        return self.name

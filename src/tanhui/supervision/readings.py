@@ -42,7 +42,8 @@ COLUMNS = ("meter", "ts", "value")
 FUTURE_TOLERANCE_S = 300
 SHANGHAI_OFFSET_S = 8 * 3600  # Asia/Shanghai is UTC+8 all year (no daylight saving since 1991)
 EPOCH_DAY = date(1970, 1, 1)
-REGISTER_LIMIT = 2**40  # readings are at most 10⁹ units (10¹² thousandths), below 2⁴⁰
+READING_LIMIT = 10**12  # thousandths of a unit: a reading of a billion kWh, m³ or GJ is malformed
+REGISTER_LIMIT = 2**40  # above any reading, for the running maximum below
 PARTITIONS = 64
 GROUP_ROWS = 2_000_000
 CHUNK_ROWS = 200_000
@@ -53,7 +54,8 @@ _SOURCES = {
     ".parquet": "read_parquet({})",
 }
 SUPPORTED_SUFFIXES = tuple(_SOURCES)
-ISSUE_COLUMNS = ["batch_id", "seq", "meter_id", "meter_code", "ts_text", "value_text", "reason", "rejected", "detail"]
+ISSUE_COLUMNS = ["batch_id", "seq", "meter_id", "meter_code", "ts", "ts_text", "value_text", "reason", "rejected",
+                 "detail"]
 
 
 class NullProgress:
@@ -119,7 +121,7 @@ class Delivery:
                 raise DomainError("unsupported_file", f"{source.name}: use .csv, .jsonl or .parquet")
             scan = reader.format(_literal(str(source)))
         try:
-            present = {row[0] for row in self.con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}
+            present = {row[0] for row in self.con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}  # noqa: S608
             missing = [c for c in COLUMNS if c not in present]
             if missing:
                 raise DomainError("missing_columns",
@@ -136,8 +138,8 @@ class Delivery:
                         FROM src s LEFT JOIN meters m ON m.code = trim(CAST(s.meter AS VARCHAR))
                     ), checked AS (
                         SELECT *, CASE
-                            WHEN code IS NULL OR t IS NULL OR v IS NULL OR (cumulative AND v < 0) OR abs(v) >= 1000000000000
-                                THEN 'malformed'
+                            WHEN code IS NULL OR t IS NULL OR v IS NULL OR (cumulative AND v < 0)
+                                 OR abs(v) >= {READING_LIMIT} THEN 'malformed'
                             WHEN meter_id IS NULL THEN 'unknown_meter'
                             WHEN (t + {SHANGHAI_OFFSET_S}) % interval_s <> 0 THEN 'misaligned'
                             WHEN t > {int(now.timestamp()) + FUTURE_TOLERANCE_S} THEN 'future_timestamp'
@@ -203,13 +205,13 @@ class Delivery:
     def _rejected_as_sent(self) -> Group:
         """The readings rejected by the checks on the row alone, as they were sent."""
         rows = [] if -1 not in self.parts else self.con.execute(f"""
-            SELECT seq, meter_id, coalesce(raw_meter, ''), coalesce(raw_ts, ''), coalesce(raw_value, ''), reason
+            SELECT seq, meter_id, coalesce(raw_meter, ''), t, coalesce(raw_ts, ''), coalesce(raw_value, ''), reason
             FROM {self._scan([-1])} ORDER BY seq
         """).fetchall()  # noqa: S608
-        issues = [(self.batch_id, seq, meter_id, code[:200], ts[:100], value[:100], reason, True, "")
-                  for seq, meter_id, code, ts, value, reason in rows]
+        issues = [(self.batch_id, seq, meter_id, code[:200], t, ts[:100], value[:100], reason, True, "")
+                  for seq, meter_id, code, t, ts, value, reason in rows]
         empty = pa.table({})
-        return Group(empty, empty, empty, issues, [], [], Counter(r[5] for r in rows))
+        return Group(empty, empty, empty, issues, [], [], Counter(r[6] for r in rows))
 
     def _judge(self, parts: list[int]) -> Group:
         """Runs in the worker thread, on its own DuckDB cursor."""
@@ -230,17 +232,31 @@ class Delivery:
         return judge_rows(rows, self.batch_id, self.codes)
 
 
-def _shift(array: pa.Array) -> pa.Array:
-    """The previous row's value (null for the first row)."""
-    return pa.concat_arrays([pa.nulls(1, array.type), array.slice(0, len(array) - 1)]) if len(array) else array
+def _shift(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The previous row's value (null for the first row), without copying."""
+    if not len(values):
+        return values
+    return pa.chunked_array([pa.nulls(1, values.type), *values.slice(0, len(values) - 1).chunks], values.type)
 
 
-def _arrays(rows: pa.Table) -> dict[str, pa.Array]:
-    return {name: rows.column(name).combine_chunks() for name in rows.column_names}
+def _next(values: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The next row's value (null for the last row), without copying."""
+    if not len(values):
+        return values
+    return pa.chunked_array([*values.slice(1).chunks, pa.nulls(1, values.type)], values.type)
 
 
-def _true(mask) -> pa.Array:
+def _true(mask) -> pa.ChunkedArray:
     return pc.fill_null(mask, False)
+
+
+def _where(rows: pa.Table, mask) -> pa.Table:
+    """The rows where `mask` is true; the table itself when it is true everywhere (the usual case)."""
+    return rows if pc.sum(mask).as_py() == len(rows) else rows.filter(mask)
+
+
+def _arrays(rows: pa.Table) -> dict[str, pa.ChunkedArray]:
+    return {name: rows.column(name) for name in rows.column_names}
 
 
 def judge_rows(rows: pa.Table, batch_id: int, codes: dict[int, str]) -> Group:
@@ -251,12 +267,12 @@ def judge_rows(rows: pa.Table, batch_id: int, codes: dict[int, str]) -> Group:
     reading is counted from it. Everything is vectorised over the sorted arrays."""
     c = _arrays(rows)
     new = pc.greater_equal(c["seq"], 0)
-    repeat = _true(pc.and_(pc.equal(c["meter_id"], _shift(c["meter_id"])), pc.equal(c["t"], _shift(c["t"]))))
-    duplicate = pc.and_(new, pc.or_(repeat, c["stored"]))
-    late = pc.and_not(_true(pc.and_(c["cumulative"], pc.less_equal(c["t"], c["last_ts"]))), duplicate)
-    late = pc.and_(new, late)
+    repeat = _true(pc.and_kleene(pc.equal(c["meter_id"], _shift(c["meter_id"])), pc.equal(c["t"], _shift(c["t"]))))
+    duplicate = pc.and_kleene(new, pc.or_kleene(repeat, c["stored"]))
+    late = pc.and_not_kleene(_true(pc.and_kleene(c["cumulative"], pc.less_equal(c["t"], c["last_ts"]))), duplicate)
+    late = pc.and_kleene(new, late)
     rejected = _rejected(rows, duplicate, "duplicate") + _rejected(rows, late, "out_of_order")
-    rows = rows.filter(pc.invert(pc.or_(duplicate, late)))
+    rows = _where(rows, pc.invert(pc.or_kleene(duplicate, late)))
 
     # Consumption. A cumulative meter's register counts from the highest earlier register of its
     # segment: a segment starts at the meter's first row and at each reset (a fall below a tenth of
@@ -266,29 +282,33 @@ def judge_rows(rows: pa.Table, batch_id: int, codes: dict[int, str]) -> Group:
     meter, t, v, cumulative = c["meter_id"], c["t"], c["v"], c["cumulative"]
     first = pc.invert(_true(pc.equal(meter, _shift(meter))))
     prev_t, prev_v = _shift(t), _shift(v)
-    reset = _true(pc.and_(pc.and_not(cumulative, first), pc.less(pc.multiply(v, 10), prev_v)))
-    segment = pc.multiply(pc.cumulative_sum(pc.cast(pc.or_(first, reset), pa.int64())), REGISTER_LIMIT)
+    reset = _true(pc.and_kleene(pc.and_not_kleene(cumulative, first), pc.less(pc.multiply(v, 10), prev_v)))
+    segment = pc.multiply(pc.cumulative_sum(pc.cast(pc.or_kleene(first, reset), pa.int64())), REGISTER_LIMIT)
     running = pc.cumulative_max(pc.if_else(cumulative, pc.add(segment, v), segment))
     prev_max = pc.subtract(_shift(running), segment)
-    counted = pc.if_else(pc.or_(first, reset), pc.if_else(first, pa.scalar(None, pa.int64()), v),
+    counted = pc.if_else(pc.or_kleene(first, reset), pc.if_else(first, pa.scalar(None, pa.int64()), v),
                          pc.subtract(v, prev_max))
     value = pc.if_else(cumulative, counted, v)
-    in_order = pc.or_(pc.is_null(c["last_ts"]), pc.greater(t, c["last_ts"]))
-    missing = pc.if_else(pc.and_not(in_order, first),
+    in_order = pc.or_kleene(pc.is_null(c["last_ts"]), pc.greater(t, c["last_ts"]))
+    missing = pc.if_else(pc.and_not_kleene(in_order, first),
                          pc.max_element_wise(pc.subtract(pc.divide(pc.subtract(t, prev_t), c["interval_s"]), 1), 0),
                          0)
     new = pc.greater_equal(c["seq"], 0)
     negative = _true(pc.less(value, 0))
-    rejected += _rejected(rows, pc.and_(new, negative), "negative_delta")
-    accepted = pc.and_not(new, negative)
-    rows = rows.append_column("value", value).append_column("missing", missing).append_column(
-        "reset", reset).append_column("prev_v", prev_v).filter(accepted)
+    rejected += _rejected(rows, pc.and_kleene(new, negative), "negative_delta")
+    accepted = pc.and_not_kleene(new, negative)
+    rows = _where(rows.append_column("value", value).append_column("missing", missing).append_column(
+        "reset", reset).append_column("prev_v", prev_v), accepted)
     return _group(rows, batch_id, codes, rejected)
 
 
+def _pick(rows: pa.Table, mask, columns: list[str]) -> list[dict]:
+    """The few rows where `mask` is true, as dicts (cost follows the rows picked, not the table)."""
+    return rows.select(columns).take(pc.indices_nonzero(_true(mask))).to_pylist()
+
+
 def _rejected(rows: pa.Table, mask, reason: str) -> list[tuple]:
-    return [(r["seq"], r["meter_id"], r["t"], r["v"], reason) for r in rows.filter(mask).select(
-        ["seq", "meter_id", "t", "v"]).to_pylist()]
+    return [(r["seq"], r["meter_id"], r["t"], r["v"], reason) for r in _pick(rows, mask, ["seq", "meter_id", "t", "v"])]
 
 
 def _group(rows: pa.Table, batch_id: int, codes: dict[int, str], rejected: list[tuple]) -> Group:
@@ -297,45 +317,43 @@ def _group(rows: pa.Table, batch_id: int, codes: dict[int, str], rejected: list[
     meter, t, last_ts = c["meter_id"], c["t"], c["last_ts"]
     readings = pa.table({"meter_id": meter, "ts": t, "value_milli": c["value"],
                          "register_milli": pc.if_else(c["cumulative"], c["v"], pa.scalar(None, pa.int64())),
-                         "batch_id": pa.array([batch_id] * len(rows), pa.int64())})
-    counted = rows.filter(pc.is_valid(c["value"]))
-    day = _bucket(counted, 86400, SHANGHAI_OFFSET_S)
-    daily = _sum(counted, day, _bucket(counted, 86400, SHANGHAI_OFFSET_S, "last_ts"))
+                         "batch_id": pa.repeat(pa.scalar(batch_id, pa.int64()), len(rows))})
+    nothing = pa.scalar(None, pa.int64())
+    daily = _sum(meter, _bucket(t, 86400, SHANGHAI_OFFSET_S), _bucket(last_ts, 86400, SHANGHAI_OFFSET_S), c["value"])
+    days = pc.min_max(daily.column("bucket")).as_py()
     daily = daily.set_column(1, "bucket", pc.cast(pc.cast(daily.column("bucket"), pa.int32()).cast(pa.date32()),
                                                  pa.string()))
-    hourly_rows = counted.filter(pc.less_equal(counted.column("interval_s"), 3600))
-    hourly = _sum(hourly_rows, pc.multiply(_bucket(hourly_rows, 3600), 3600),
-                  pc.multiply(_bucket(hourly_rows, 3600, 0, "last_ts"), 3600))
-    flags = rows.filter(pc.or_(c["reset"], pc.greater(c["missing"], 0))).select(
-        ["seq", "meter_id", "t", "v", "reset", "prev_v", "missing"]).to_pylist()
+    hourly = _sum(meter, pc.multiply(_bucket(t, 3600), 3600), pc.multiply(_bucket(last_ts, 3600), 3600),
+                  pc.if_else(pc.less_equal(c["interval_s"], 3600), c["value"], nothing))
+    flags = _pick(rows, pc.or_kleene(c["reset"], pc.greater(c["missing"], 0)),
+                  ["seq", "meter_id", "t", "v", "reset", "prev_v", "missing"])
     issues = [_issue(batch_id, codes, seq, m, ts, v, reason, True, "") for seq, m, ts, v, reason in rejected]
     issues += [_issue(batch_id, codes, f["seq"], f["meter_id"], f["t"], f["v"],
                       "register_reset" if f["reset"] else "gap", False,
                       f"register fell from {_units(f['prev_v'])} to {_units(f['v'])}" if f["reset"]
                       else f"{f['missing']} interval(s) missing before this reading") for f in flags]
-    last = pc.invert(_true(pc.equal(meter, pa.concat_arrays([meter.slice(1), pa.nulls(1, meter.type)]))))
-    moved = pc.and_(last, pc.or_(pc.is_null(last_ts), pc.greater(t, last_ts)))
-    state = [(r["meter_id"], r["ts"], r["register_milli"]) for r in readings.filter(moved).select(
-        ["meter_id", "ts", "register_milli"]).to_pylist()]
-    days = pc.min_max(day).as_py() if len(day) else {"min": None, "max": None}
+    last = pc.invert(_true(pc.equal(meter, _next(meter))))
+    moved = pc.and_kleene(last, pc.or_kleene(pc.is_null(last_ts), pc.greater(t, last_ts)))
+    state = [(r["meter_id"], r["ts"], r["register_milli"])
+             for r in _pick(readings, moved, ["meter_id", "ts", "register_milli"])]
     return Group(readings, hourly, daily, sorted(issues, key=lambda i: i[1]), state,
                  pc.unique(meter).to_pylist(), Counter(r[4] for r in rejected), pc.sum(c["reset"]).as_py() or 0,
                  pc.sum(pc.greater(c["missing"], 0)).as_py() or 0, pc.sum(c["missing"]).as_py() or 0,
                  tuple(None if d is None else EPOCH_DAY + timedelta(days=d) for d in (days["min"], days["max"])))
 
 
-def _bucket(rows: pa.Table, size: int, offset: int = 0, column: str = "t") -> pa.Array:
-    """The number of the hour or local day a reading's interval belongs to (it ends at t)."""
-    return pc.divide(pc.add(pc.subtract(rows.column(column), 1), offset), size)
+def _bucket(ts, size: int, offset: int = 0) -> pa.ChunkedArray:
+    """The number of the hour or local day that the interval ending at `ts` belongs to."""
+    return pc.divide(pc.add(pc.subtract(ts, 1), offset), size)
 
 
-def _sum(rows: pa.Table, bucket, last_bucket) -> pa.Table:
-    """Per meter and bucket: consumption, readings, and whether the bucket may already hold stored
-    readings (it is not after the bucket of the meter's previous latest reading)."""
+def _sum(meter, bucket, last_bucket, value) -> pa.Table:
+    """Per meter and bucket: consumption, readings (those with a value), and whether the bucket may
+    already hold stored readings (it is not after the bucket of the meter's previous latest reading)."""
     existing = _true(pc.less_equal(bucket, last_bucket))
-    grouped = pa.table({"meter_id": rows.column("meter_id"), "bucket": bucket, "existing": existing,
-                        "value": rows.column("value")}).group_by(["meter_id", "bucket", "existing"]).aggregate(
-        [("value", "sum"), ("value", "count")])
+    grouped = pa.table({"meter_id": meter, "bucket": bucket, "existing": existing, "value": value}).group_by(
+        ["meter_id", "bucket", "existing"]).aggregate([("value", "sum"), ("value", "count")])
+    grouped = grouped.filter(pc.greater(grouped.column("value_count"), 0))
     return grouped.select(["meter_id", "bucket", "value_sum", "value_count", "existing"]).sort_by(
         [("meter_id", "ascending"), ("bucket", "ascending")])
 
@@ -346,7 +364,7 @@ def _units(milli: int) -> str:
 
 def _issue(batch_id, codes, seq, meter_id, t, v, reason, rejected, detail) -> tuple:
     at = datetime.fromtimestamp(t, SHANGHAI).isoformat()
-    return (batch_id, seq, meter_id, codes.get(meter_id, ""), at, _units(v), reason, rejected, detail)
+    return (batch_id, seq, meter_id, codes.get(meter_id, ""), t, at, _units(v), reason, rejected, detail)
 
 
 def _scratch() -> Path:
@@ -380,16 +398,16 @@ def _add(table: str, key: str, rows: pa.Table) -> None:
     late = rows.filter(existing).drop_columns(["existing"])
     if late.num_rows:
         q = connection.ops.quote_name
+        upsert = (f"INSERT INTO {q(table)} ({', '.join(map(q, columns))}) VALUES (%s, %s, %s, %s) "  # noqa: S608
+                  f"ON CONFLICT (meter_id, {q(key)}) DO UPDATE SET "
+                  f"value_milli = {q(table)}.value_milli + excluded.value_milli, "
+                  f"readings = {q(table)}.readings + excluded.readings")
         with connection.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {q(table)} ({', '.join(map(q, columns))}) VALUES (%s, %s, %s, %s) "
-                f"ON CONFLICT (meter_id, {q(key)}) DO UPDATE SET "
-                f"value_milli = {q(table)}.value_milli + excluded.value_milli, "
-                f"readings = {q(table)}.readings + excluded.readings", list(_tuples(late)))
+            cursor.executemany(upsert, list(_tuples(late)))
 
 
 def _tuples(table) -> zip:
-    return zip(*(column.to_pylist() for column in table.columns))
+    return zip(*(column.to_pylist() for column in table.columns), strict=True)
 
 
 def insert_arrow(table: str, columns: list[str], data: pa.Table | pa.RecordBatch) -> None:

@@ -66,18 +66,20 @@ def building_month(building: Building, year: int, month: int) -> Report:
     start, end = month_range(year, month)
     fig = analytics.figures([building], start, end)[building.pk]
     overview = Section("概况", [
-        f"建筑：{building.name}（{building.code}），{building.get_type_display()}，建筑面积 {building.floor_area_m2:,} m²",
+        f"建筑：{building.name}（{building.code}），{building.get_type_display()}，"
+        f"建筑面积 {building.floor_area_m2:,} m²",
         f"业主单位：{building.owner.name}；所在区：{building.district.name}"
         + ("；重点用能单位" if building.key_energy_user else ""),
-        f"本月综合能耗 {_n(fig.kwh)} kWh（折 {_n(fig.kgce / 1000, 3)} tce），碳排放 {_n(fig.emission_g / 1_000_000, 3)} tCO2e",
+        f"本月综合能耗 {_n(fig.kwh)} kWh（折 {_n(fig.kgce / 1000, 3)} tce），"
+        f"碳排放 {_n(fig.emission_g / 1_000_000, 3)} tCO2e",
         f"年化能耗强度 {fig.eui} kWh/m²·a，碳排放强度 {fig.carbon_intensity} kgCO2e/m²·a；"
         f"有数据天数 {fig.days_with_data}/{fig.days}",
     ])
     peers = analytics.benchmark(building.type, start, end)
     mine = next((p for p in peers if p.figures.building.pk == building.pk), None)
     if mine and mine.score is not None:
-        overview.lines.append(f"同类建筑对标（{len([p for p in peers if p.score is not None])} 栋）：评分 {mine.score}，"
-                              f"优于 {mine.percentile}% 的同类建筑")
+        ranked = len([p for p in peers if p.score is not None])
+        overview.lines.append(f"同类建筑对标（{ranked} 栋）：评分 {mine.score}，优于 {mine.percentile}% 的同类建筑")
     cap = analytics.cap_progress(building, year, end)
     if cap:
         overview.lines.append(f"{year} 年能耗限额 {_n(cap['cap'].cap_kgce / 1000)} tce，截至月末已用 "
@@ -118,7 +120,8 @@ def district_month(district: District, year: int, month: int) -> Report:
         totals[2] += f.kwh
         totals[3] += f.emission_g
     types = Section("按建筑类型汇总", header=["类型", "栋数", "面积 m²", "综合能耗 kWh", "排放 tCO2e"],
-                    rows=[[t, n, a, _q(k), _q(Decimal(g) / 1_000_000, 3)] for t, (n, a, k, g) in sorted(by_type.items())],
+                    rows=[[t, n, a, _q(k), _q(Decimal(g) / 1_000_000, 3)]
+                          for t, (n, a, k, g) in sorted(by_type.items())],
                     chart=[(t, g / 1_000_000) for t, (_n_, _a, _k, g) in sorted(by_type.items())])
     total_g = sum(f.emission_g for f in figs.values())
     summary = Section("概况", [

@@ -38,14 +38,15 @@ from tanhui.supervision.models import (
     TaskReport,
 )
 from tanhui.supervision.plan import infer_due, parse_targets, parse_task_table, split_departments
-from tanhui.supervision.tables import read_rows, records
+from tanhui.supervision.tables import read_rows, records, saved_upload
 
 CAP_LEVELS = ((80, Alert.Kind.CAP_80), (100, Alert.Kind.CAP_100))
 EVIDENCE_MAX_BYTES = 20 * 1024 * 1024
 EVIDENCE_SUFFIXES = {".pdf", ".jpg", ".jpeg", ".png", ".docx", ".doc", ".xlsx", ".xls", ".csv", ".txt", ".zip"}
 INTERVALS = {"15min": 900, "900": 900, "1h": 3600, "hourly": 3600, "3600": 3600, "1d": 86400, "daily": 86400,
              "86400": 86400}
-OWNER_KINDS = {BuildingType.SCHOOL: Organisation.Kind.SCHOOL, BuildingType.HOSPITAL: Organisation.Kind.PUBLIC_INSTITUTION,
+OWNER_KINDS = {BuildingType.SCHOOL: Organisation.Kind.SCHOOL,
+               BuildingType.HOSPITAL: Organisation.Kind.PUBLIC_INSTITUTION,
                BuildingType.PUBLIC_INSTITUTION: Organisation.Kind.PUBLIC_INSTITUTION}
 
 
@@ -82,7 +83,8 @@ def upsert_meter(*, code: str, building: Building, kind: str, mode: str = Meter.
     if interval_s not in Meter.Interval.values:
         raise DomainError("malformed", f"meter {code}: interval must be 15min, 1h or 1d")
     if parent is not None and (parent.building_id != building.pk or parent.kind != kind or parent.code == code):
-        raise DomainError("invalid_parent", f"meter {code}: a main meter is another meter of the same building and kind")
+        raise DomainError("invalid_parent",
+                          f"meter {code}: a main meter is another meter of the same building and kind")
     meter = Meter.objects.filter(code=code).first()
     if meter and meter.last_ts is not None and (meter.kind, meter.mode, meter.interval_s) != (kind, mode, interval_s):
         raise Conflict("meter_has_readings", f"meter {code} has readings: its kind, mode and interval cannot change")
@@ -171,6 +173,14 @@ def import_readings(source: Path | pa.Table, *, actor=None, source_kind: str = R
     return batch
 
 
+def import_reading_upload(upload, actor, source_kind: str) -> ReadingBatch:
+    """A file uploaded through a page or the API (CSV, JSON Lines or Parquet)."""
+    if Path(upload.name).suffix.lower() not in readings.SUPPORTED_SUFFIXES:
+        raise DomainError("unsupported_file", "use .csv, .jsonl or .parquet")
+    with saved_upload(upload) as path:
+        return import_readings(path, actor=actor, source_kind=source_kind, filename=upload.name)
+
+
 def _store(delivery: readings.Delivery, progress) -> dict:
     """Writes the judged groups, moves the meters on, recomputes emissions and checks caps."""
     reasons, flags, state, meter_ids, days = Counter(), Counter(), [], [], []
@@ -184,7 +194,7 @@ def _store(delivery: readings.Delivery, progress) -> dict:
     Meter.objects.bulk_update([Meter(pk=pk, last_ts=ts, last_register_milli=register) for pk, ts, register in state],
                               ["last_ts", "last_register_milli"], batch_size=1000)
     total = sum(delivery.parts.values())
-    if meter_ids:
+    if days:
         recompute_emissions(meter_ids, min(days), max(days))
         building_ids = Meter.objects.filter(pk__in=meter_ids).values_list("building_id", flat=True)
         check_caps(set(building_ids), range(min(days).year, max(days).year + 1), local_date(timezone.now()))
@@ -262,7 +272,8 @@ def check_caps(building_ids, years, today: date) -> list[Alert]:
             if share >= level:
                 raised.append(_raise(
                     f"{kind}:{cap.building_id}:{cap.year}", kind, cap.building, None, today,
-                    f"{cap.year} 年能耗 {used / 1000:,.1f} tce，达到限额 {cap.cap_kgce / 1000:,.1f} tce 的 {share:.0f}%",
+                    f"{cap.year} 年能耗 {used / 1000:,.1f} tce，"
+                    f"达到限额 {cap.cap_kgce / 1000:,.1f} tce 的 {share:.0f}%",
                     {"year": cap.year, "used_kgce": int(used), "cap_kgce": cap.cap_kgce}))
     return [a for a in raised if a]
 
@@ -392,7 +403,8 @@ def _attach(files, **owner) -> None:
     for upload in files:
         name = Path(upload.name).name
         if Path(name).suffix.lower() not in EVIDENCE_SUFFIXES:
-            raise DomainError("unsupported_file", f"{name}: evidence must be one of {', '.join(sorted(EVIDENCE_SUFFIXES))}")
+            allowed = ", ".join(sorted(EVIDENCE_SUFFIXES))
+            raise DomainError("unsupported_file", f"{name}: evidence must be one of {allowed}")
         if upload.size > EVIDENCE_MAX_BYTES:
             raise DomainError("file_too_large", f"{name}: at most 20 MB")
         digest = hashlib.sha256()

@@ -2,6 +2,9 @@
 
 import csv
 import io
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from openpyxl import load_workbook
@@ -48,3 +51,13 @@ def _text(value) -> str:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     return str(value).strip()
+
+
+@contextmanager
+def saved_upload(upload) -> Iterator[Path]:
+    """An uploaded file as a temporary file with the same suffix (the readers go by the suffix)."""
+    with tempfile.NamedTemporaryFile(suffix=Path(upload.name).suffix.lower()) as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+        handle.flush()
+        yield Path(handle.name)

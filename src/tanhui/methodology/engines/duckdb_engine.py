@@ -39,7 +39,7 @@ class DuckDBBackend:
 
     def materialize(self, name: str, query: str) -> int:
         self.con.sql(f"CREATE TEMP TABLE {name} AS {query}")
-        return self.con.sql(f"SELECT count(*) FROM {name}").fetchall()[0][0]
+        return len(self.con.table(name))
 
     def fetch(self, query: str) -> pa.Table:
         return self.con.sql(query).to_arrow_table()

@@ -27,6 +27,12 @@ def _scaled(mg, per: int, places: int) -> str:
 
 
 @register.filter
+def thousands(n) -> str:
+    """12345 → "12,345"."""
+    return f"{int(n or 0):,}"
+
+
+@register.filter
 def kg(mg) -> str:
     """Milligrams CO2e as kilograms with three decimals: 1234567 → "1.235"."""
     return _scaled(mg, MG_PER_KG, 3)

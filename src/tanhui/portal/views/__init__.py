@@ -1,8 +1,8 @@
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect
 
-from tanhui.portal.access import is_admin
 from tanhui.people.models import User
+from tanhui.portal.access import is_admin
 
 START_PAGES = {User.Role.CITIZEN: "portal:me", User.Role.PROVIDER: "portal:provider", User.Role.ADMIN: "portal:manage"}
 

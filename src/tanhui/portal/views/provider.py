@@ -3,6 +3,7 @@ Batch pages are shared with administrators (`batch_page`)."""
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -11,6 +12,16 @@ from tanhui.ingest.services import rotate_api_key
 from tanhui.portal.access import batch_page, provider_page
 
 PAGE_SIZE = 50
+REASONS = {
+    "malformed": _("缺少字段或格式错误"),
+    "unknown_user": _("该用户编号未绑定任何市民（不保留原始记录）"),
+    "no_consent": _("市民未授权该场景，或记录早于授权生效日"),
+    "invalid_time": _("时间无效：结束不晚于开始，或晚于报送时间"),
+    "implausible_distance": _("里程超出合理范围"),
+    "implausible_speed": _("平均速度不合理"),
+    "implausible_reading": _("用电读数超出合理范围"),
+    "duplicate_period": _("该户当日已有读数"),
+}
 
 
 @provider_page
@@ -23,8 +34,8 @@ def batches(request, provider):
 def batch(request, batch):
     reasons = sorted(batch.rejected_by_reason.items(), key=lambda item: (-item[1], item[0]))
     return render(request, "portal/provider/batch.html", {
-        "batch": batch, "reasons": reasons,
-        "chart": {"categories": [code for code, _ in reasons], "series": [{"data": [n for _, n in reasons]}]},
+        "batch": batch, "reasons": [(code, REASONS.get(code, ""), n) for code, n in reasons],
+        "chart": {"categories": [code for code, _n in reasons], "series": [{"data": [n for _code, n in reasons]}]},
     })
 
 

@@ -5,7 +5,7 @@
   var MG_PER_TONNE = 1e9;
   var PALETTE = ["#3ddc84", "#36c2e0", "#f2c14e", "#8fa8ff", "#ff7f6e", "#c38df0"];
   var TEXT = "#d8efe2";
-  var AXIS = { axisLabel: { color: TEXT, fontSize: 14 }, axisLine: { lineStyle: { color: "#5d7d6b" } },
+  var AXIS = { axisLabel: { color: TEXT, fontSize: 14, hideOverlap: true }, axisLine: { lineStyle: { color: "#5d7d6b" } },
                splitLine: { lineStyle: { color: "#24453a" } } };
   var root = document.getElementById("screen");
   var locale = document.documentElement.lang || "zh-CN";
@@ -17,31 +17,46 @@
     return tonnes(mg).toLocaleString(locale, { minimumFractionDigits: 3, maximumFractionDigits: 3 });
   }
 
+  /* One colour per scenario on every chart, whatever order a chart lists them in. */
+  function colourOf(d) {
+    var codes = d.by_scenario.map(function (s) { return s.code; }).sort();
+    return function (code) { return PALETTE[codes.indexOf(code) % PALETTE.length]; };
+  }
+
+  function fixed3(value) { return Number(value).toFixed(3); }
+
   function withAxes(option) {
     option.xAxis = Object.assign({}, AXIS, option.xAxis);
     option.yAxis = Object.assign({}, AXIS, option.yAxis);
     option.grid = { top: 36, left: 16, right: 24, bottom: 16, containLabel: true };
-    option.tooltip = { trigger: "axis" };
+    option.tooltip = { trigger: "axis", valueFormatter: fixed3 };
     return option;
   }
 
   var options = {
     scenarios: function (d) {
+      var byName = {};
+      var colour = colourOf(d);
+      d.by_scenario.forEach(function (s) { byName[s.name] = s.mg; });
       return {
-        color: PALETTE, tooltip: { trigger: "item" },
-        legend: { bottom: 0, textStyle: { color: TEXT, fontSize: 14 } },
-        series: [{ type: "pie", radius: ["40%", "68%"], center: ["50%", "45%"],
-                   label: { color: TEXT, fontSize: 14, formatter: "{b}\n{d}%" },
-                   data: d.by_scenario.map(function (s) { return { name: s.name, value: tonnes(s.mg) }; }) }]
+        tooltip: { trigger: "item", valueFormatter: fixed3 },
+        legend: { bottom: 0, orient: "vertical", textStyle: { color: TEXT, fontSize: 16 },
+                  formatter: function (name) { return name + "  " + fmtTonnes(byName[name]); } },
+        series: [{ type: "pie", radius: ["40%", "70%"], center: ["50%", "38%"],
+                   label: { color: "#0b1f17", fontSize: 14, fontWeight: "bold", position: "inside", formatter: "{d}%" },
+                   data: d.by_scenario.map(function (s) {
+                     return { name: s.name, value: tonnes(s.mg), itemStyle: { color: colour(s.code) } };
+                   }) }]
       };
     },
     trend: function (d) {
+      var colour = colourOf(d);
       return withAxes({
-        color: PALETTE, legend: { top: 0, textStyle: { color: TEXT, fontSize: 14 } },
+        legend: { top: 0, textStyle: { color: TEXT, fontSize: 14 } },
         xAxis: { type: "category", data: d.trend.days.map(function (day) { return day.slice(5); }) },
         yAxis: { type: "value" },
         series: d.trend.series.map(function (s) {
-          return { type: "bar", stack: "total", name: s.name, data: s.mg.map(tonnes) };
+          return { type: "bar", stack: "total", name: s.name, data: s.mg.map(tonnes), itemStyle: { color: colour(s.code) } };
         })
       });
     },
@@ -52,7 +67,7 @@
         xAxis: { type: "value" },
         yAxis: { type: "category", data: rows.map(function (r) { return r.name; }) },
         series: [{ type: "bar", data: rows.map(function (r) { return tonnes(r.mg); }),
-                   label: { show: true, position: "right", color: TEXT, formatter: function (p) { return p.value.toFixed(3); } } }]
+                   label: { show: true, position: "right", color: TEXT, formatter: function (p) { return fixed3(p.value); } } }]
       });
     },
     buildings: function (d) {
