@@ -126,6 +126,12 @@ def baseline(con, parquet_path: Path) -> tuple[int, float]:
     return rows, seconds
 
 
+def _cpu() -> float:
+    """CPU seconds of this process (all its threads, including DuckDB's)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--meters", type=int, default=1000)
@@ -153,9 +159,12 @@ def main() -> None:
         base_rows, base_seconds = baseline(gen, parquet_path)
         gen.close()
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        cpu_before = _cpu()
+        load_before = os.getloadavg()[0]
         started = time.perf_counter()
         batch = services.import_readings(csv_path)
         seconds = time.perf_counter() - started
+        cpu = _cpu() - cpu_before
         result = {
             "database": args.database, "meters": args.meters, "days": args.days, "readings": records,
             "accepted": batch.accepted, "rejected_by_reason": batch.rejected_by_reason, "resets": batch.resets,
@@ -164,8 +173,10 @@ def main() -> None:
             "readings_per_s": round(records / seconds), "baseline_rows": base_rows,
             "baseline_seconds": round(base_seconds, 2), "baseline_rows_per_s": round(base_rows / base_seconds),
             "ratio_to_baseline": round((records / seconds) / (base_rows / base_seconds), 2),
+            "cpu_seconds": round(cpu, 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-            "rss_before_import_mb": round(rss_before / 1024),
+            "rss_before_import_mb": round(rss_before / 1024), "cores": os.cpu_count(),
+            "load_average_before": round(load_before, 2), "load_average_after": round(os.getloadavg()[0], 2),
         }
     if args.json:
         print(json.dumps(result, ensure_ascii=False))

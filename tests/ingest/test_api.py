@@ -108,3 +108,18 @@ def test_a_worker_killed_mid_batch_leaves_it_to_be_run_again(api):
     assert requeue_interrupted(timedelta(0)) == 1
     call_command("worker", "--once")
     assert api("get", "/batches/k").json()["summary"]["accepted"] == 1
+
+
+def test_rejected_records_are_purged_after_their_retention(api):
+    from datetime import timedelta
+
+    from tanhui.ingest.models import RejectedRecord
+
+    api("post", "/batches", data={"key": "k", "scenario": "metro"})
+    api("put", "/batches/k/chunks/1", data={"records": RECORDS})
+    api("post", "/batches/k/close")
+    call_command("worker", "--once")
+    assert RejectedRecord.objects.count() == 1
+    RejectedRecord.objects.update(purge_after=timezone.now() - timedelta(seconds=1))
+    call_command("worker", "--once")
+    assert RejectedRecord.objects.count() == 0

@@ -191,4 +191,4 @@ class LedgerMachine(RuleBasedStateMachine):
 @pytest.mark.django_db
 def test_the_ledger_keeps_its_invariants_under_random_operations():
     run_state_machine_as_test(LedgerMachine, settings=settings(
-        max_examples=100, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]))
+        max_examples=60, stateful_step_count=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]))

@@ -131,6 +131,21 @@ def test_history_rewritten_consistently_is_caught_by_a_root_kept_elsewhere(ledge
     assert "history was rewritten" in failure and "root file 1" in failure
 
 
+def test_history_cut_short_is_caught_by_a_root_kept_elsewhere(ledger, tmp_path):
+    kept = audit.export_root(tmp_path / "root.json")
+    last = Transfer.objects.get(idempotency_key="fourth")
+    before = Transfer.objects.filter(partition=last.partition, id__lt=last.pk).order_by("-id").first()
+    as_superuser(f"DELETE FROM ledger_transfer WHERE id = {last.pk}", "DELETE FROM ledger_root")
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE ledger_chain SET length = length - 1, head = %s WHERE partition = %s",
+                       [before.hash, last.partition])
+    assert_balances_follow_transfers()
+    assert_verified()
+
+    _, failure = verify_fails("--root", kept["path"])
+    assert "root file 1" in failure and "history was removed" in failure
+
+
 def forge(transfer_id: int, **changes) -> None:
     """What a careful forger would do: change a transfer, rehash its partition from there on, move
     the chain head and the balances along."""

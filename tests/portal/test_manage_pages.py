@@ -48,7 +48,7 @@ def test_batch_monitoring_filters_by_status(admin_client, metro, citizen_a, inge
 
 
 def test_a_lookup_is_audited_with_who_whom_and_when(admin_client, admin_user, citizen_a):
-    response = lookup(admin_client, "138-0013-8000")
+    response = lookup(admin_client, PHONE_A)
 
     html = response.content.decode()
     event = AuditEvent.objects.get()

@@ -215,6 +215,11 @@ def test_missing_columns_and_unsupported_files(make_meter, tmp_path):
         services.import_readings(tmp_path / "r.xls")
 
 
+def test_an_empty_delivery(make_meter, send):
+    make_meter()
+    assert send([]).summary()["readings"] == 0
+
+
 def test_a_failure_stores_nothing(make_meter, send, monkeypatch):
     make_meter()
     from tanhui.supervision import readings

@@ -1,5 +1,6 @@
 from django.apps import AppConfig
 from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 
@@ -13,9 +14,7 @@ class LedgerConfig(AppConfig):
 
 def check_expire_days(app_configs=None, **kwargs):
     """TANHUI_POINTS_EXPIRE_DAYS is checked at start-up, not first when points expire."""
-    from django.core.exceptions import ImproperlyConfigured
-
-    from tanhui.ledger.services import expire_days
+    from tanhui.ledger.services import expire_days  # models are not ready when apps.py is imported
 
     try:
         expire_days()

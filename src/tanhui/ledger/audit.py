@@ -80,15 +80,21 @@ def verify(root_files: list[dict] = ()) -> Report:
                  for r in Root.objects.order_by("created_at")]
         roots += [(f"root file {i}", data) for i, data in enumerate(root_files, start=1)]
         report.roots = len(roots)
-        heads, balances = _walk(report, _checkpoints(roots, report))
+        checkpoints = _checkpoints(roots, report)
+        heads = _walk(report, checkpoints)
         report.partitions = len(heads)
+        for (partition, length), kept in sorted(checkpoints.items()):
+            if length > heads.get(partition, (0,))[0]:
+                for label, _ in kept:
+                    report.problem(f"{label}: partition {partition} had {length} transfers, it has fewer now — "
+                                   f"history was removed")
         for partition, length, head in Chain.objects.values_list("partition", "length", "head"):
             if (length, head) != heads.pop(partition, (0, GENESIS)):
                 report.problem(f"chain {partition}: its head ({length} transfers, {head[:12]}…) is not the "
                                f"end of its transfers")
         for partition in heads:
             report.problem(f"chain {partition}: its head row is missing")
-        _check_balances(report, balances)
+        _check_balances(report)
         _check_links(report)
     return report
 
@@ -106,11 +112,11 @@ def _checkpoints(roots: list[tuple[str, dict]], report: Report) -> dict[tuple[in
     return checkpoints
 
 
-def _walk(report: Report, checkpoints: dict) -> tuple[dict, dict]:
-    """Recomputes the hash of every transfer in id order (ids rise along every chain)."""
+def _walk(report: Report, checkpoints: dict) -> dict[int, tuple[int, str]]:
+    """Recomputes the hash of every transfer in id order (ids rise along every chain); returns
+    {partition: (length, head)}."""
     heads: dict[int, tuple[int, str]] = {}
-    balances: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    previous = (None, None, None)  # id, key, part
+    last_part: dict[int, tuple[str, int]] = {}  # partition → (key, part) of its last transfer
     with connection.chunked_cursor() as cursor:
         cursor.execute("""SELECT id, partition, idempotency_key, part, kind, scenario, ref_type, ref_id, memo,
                                  created_at, debit_id, credit_id, points, mg_co2e, reverses_id, settles_id,
@@ -123,43 +129,49 @@ def _walk(report: Report, checkpoints: dict) -> tuple[dict, dict]:
                 report.transfers += 1
                 length, prev = heads.get(partition, (0, GENESIS))
                 length += 1
-                where = f"transfer #{transfer_id} (partition {partition}, position {length}, key {key!r})"
                 expected = transfer_hash(prev, transfer_id, partition, key, part, kind, scenario, ref_type, ref_id,
                                          memo, microseconds(as_utc(created_at)), debit, credit, points, mg,
                                          reverses, settles, microseconds(as_utc(expires_at)))
                 if expected != stored:
-                    report.problem(f"{where}: its contents do not match its hash — it was altered")
-                if part and previous[1:] != (key, part - 1):
-                    report.problem(f"{where}: part {part} does not follow part {part - 1} of its transaction")
+                    report.problem(f"{_where(row, length)}: its contents do not match its hash — it was altered")
+                if part and last_part.get(partition) != (key, part - 1):
+                    report.problem(f"{_where(row, length)}: part {part} does not follow part {part - 1} of its "
+                                   f"transaction")
                 for label, head in checkpoints.get((partition, length), ()):
                     if head != stored:
-                        report.problem(f"{where}: differs from {label} — history was rewritten")
+                        report.problem(f"{_where(row, length)}: differs from {label} — history was rewritten")
                 heads[partition] = (length, stored)
-                previous = (transfer_id, key, part)
-                balances[debit][0] -= points
-                balances[debit][1] -= mg
-                balances[credit][0] += points
-                balances[credit][1] += mg
-    return heads, balances
+                last_part[partition] = (key, part)
+    return heads
 
 
-def _check_balances(report: Report, balances: dict) -> None:
-    totals = [0, 0]
-    with connection.chunked_cursor() as cursor:
-        cursor.execute("SELECT id, points, mg_co2e FROM ledger_account ORDER BY id")
-        while rows := cursor.fetchmany(10_000):
-            for account_id, points, mg in rows:
-                report.accounts += 1
-                totals[0] += points
-                totals[1] += mg
-                expected = balances.pop(account_id, [0, 0])
-                if [points, mg] != expected:
-                    report.problem(f"account #{account_id}: its balance is {points} points, {mg} mg; its "
-                                   f"transfers make {expected[0]} points, {expected[1]} mg")
-    for account_id in sorted(balances):
-        report.problem(f"account #{account_id}: has transfers but no account row")
-    if totals != [0, 0]:
-        report.problem(f"the balances sum to {totals[0]} points and {totals[1]} mg instead of zero")
+def _where(row: tuple, length: int) -> str:
+    return f"transfer #{row[0]} (partition {row[1]}, position {length}, key {row[2]!r})"
+
+
+def _check_balances(report: Report) -> None:
+    """Every balance against the sum of its account's transfers, and the totals against zero."""
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT coalesce(a.id, t.account_id), a.points, a.mg_co2e, coalesce(t.points, 0), coalesce(t.mg_co2e, 0)
+              FROM ledger_account a
+              FULL OUTER JOIN (SELECT account_id, sum(points) AS points, sum(mg_co2e) AS mg_co2e
+                                 FROM (SELECT credit_id AS account_id, points, mg_co2e FROM ledger_transfer
+                                       UNION ALL
+                                       SELECT debit_id, -points, -mg_co2e FROM ledger_transfer) legs
+                                GROUP BY account_id) t ON t.account_id = a.id
+             WHERE a.id IS NULL OR a.points <> coalesce(t.points, 0) OR a.mg_co2e <> coalesce(t.mg_co2e, 0)
+             ORDER BY 1""")
+        for account_id, points, mg, expected_points, expected_mg in cursor.fetchall():
+            if points is None:
+                report.problem(f"account #{account_id}: has transfers but no account row")
+            else:
+                report.problem(f"account #{account_id}: its balance is {points} points, {mg} mg; its transfers "
+                               f"make {expected_points} points, {expected_mg} mg")
+        cursor.execute("SELECT count(*), coalesce(sum(points), 0), coalesce(sum(mg_co2e), 0) FROM ledger_account")
+        report.accounts, points, mg = cursor.fetchone()
+        if points or mg:
+            report.problem(f"the balances sum to {points} points and {mg} mg instead of zero")
 
 
 def _check_links(report: Report) -> None:

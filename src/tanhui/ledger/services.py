@@ -1,7 +1,8 @@
 """The ledger's only write path, and the reads other apps need.
 
-Posting (`post_transactions` and the lifecycle functions built on it) runs per batch:
- 1. plan: validate each spec and pair its legs into transfers (pure Python);
+Posting (`post_transactions` and the lifecycle functions built on it) runs per batch of specs,
+each checked, and its legs paired into transfers, when it was made (`TxSpec`):
+ 1. repeated keys within the batch must carry the same body;
  2. lock the accounts in id order (PostgreSQL `FOR NO KEY UPDATE`; SQLite already holds its write
     lock), so batches touching the same accounts queue instead of deadlocking or losing updates;
  3. idempotency: a key already posted returns the original result if the body is the same and
@@ -40,6 +41,7 @@ from tanhui.people.models import Citizen
 POINTS = "points"
 MG = "mg_co2e"
 ASSETS = (POINTS, MG)
+ASSET_INDEX = {POINTS: 0, MG: 1}
 SHARDS = 16
 MAX_KEY = 200  # callers' keys; derived ones ("reverse:…") use the rest of the column's 255
 TEXT_LIMITS = (("scenario", 50), ("ref_type", 50), ("ref_id", 100), ("memo", 200))
@@ -97,7 +99,8 @@ class TxSpec:
             raise DomainError("invalid_key", "幂等键须为 1–255 个字符，不含控制字符")
         if self.kind not in KINDS:
             raise DomainError("invalid_kind", f"未知交易类型 {self.kind!r}")
-        object.__setattr__(self, "kind", str(self.kind))  # a plain str, also when given a Kind member
+        if type(self.kind) is not str:  # a Kind member: keep its plain value
+            object.__setattr__(self, "kind", self.kind.value)
         for name, limit in TEXT_LIMITS:
             value = getattr(self, name)
             if value is not None and (type(value) is not str or len(value) > limit or SEPARATOR in value):
@@ -106,7 +109,7 @@ class TxSpec:
             raise DomainError("invalid_text", "减排积分须注明场景")
         moves = _moves(self.legs)
         object.__setattr__(self, "moves", moves)
-        object.__setattr__(self, "partition", shard_of(max(max(move[0], move[1]) for move in moves)))
+        object.__setattr__(self, "partition", shard_of(max(max(debit, credit) for debit, credit, _, _ in moves)))
 
     def body(self) -> tuple:
         """What must match for a repeated idempotency key to be a replay."""
@@ -194,11 +197,9 @@ def mint_credit(citizen_account_id: int, points: int, mg: int, *, idempotency_ke
     if points < 0 or mg < 0 or points == mg == 0:
         raise DomainError("invalid_amount", "积分与减排量须为非负整数且不全为零")
     issuer = system_account(AccountKind.ISSUANCE, shard_of(citizen_account_id))
-    amounts = [(asset, amount) for asset, amount in ((POINTS, points), (MG, mg)) if amount]
-    legs = [Leg(issuer, asset, -amount) for asset, amount in amounts]
-    legs += [Leg(citizen_account_id, asset, amount) for asset, amount in amounts]
-    return TxSpec(idempotency_key, Kind.CREDIT, tuple(legs), scenario=scenario, ref_type=ref_type,
-                  ref_id=ref_id)
+    legs = ((Leg(issuer, POINTS, -points), Leg(citizen_account_id, POINTS, points)) if points else ()) + (
+        (Leg(issuer, MG, -mg), Leg(citizen_account_id, MG, mg)) if mg else ())
+    return TxSpec(idempotency_key, Kind.CREDIT, legs, scenario=scenario, ref_type=ref_type, ref_id=ref_id)
 
 
 def move_points(from_account_id: int, to_account_id: int, points: int, *, kind: str, idempotency_key: str,
@@ -279,9 +280,8 @@ def _moves(legs: Sequence[Leg]) -> Moves:
     order. Legs must be non-zero integers, one per account and asset, and sum to zero per asset."""
     gives: dict[int, list[int]] = {}
     takes: dict[int, list[int]] = {}
-    for leg in legs:
-        account, amount = leg.account_id, leg.amount
-        index = 0 if leg.asset == POINTS else 1 if leg.asset == MG else None
+    for account, asset, amount in legs:
+        index = ASSET_INDEX.get(asset)
         if index is None or type(account) is not int or type(amount) is not int or not amount:
             raise DomainError("invalid_legs", "分录须为非零整数，资产为 points 或 mg_co2e")
         amounts = (takes if amount > 0 else gives).setdefault(account, [0, 0])
@@ -324,23 +324,30 @@ def _pair(gives: dict[int, list[int]], takes: dict[int, list[int]]) -> Moves:
 def _lock_accounts(account_ids: list[int], givers: set[int]) -> dict[int, list[int]]:
     """Locks the accounts in id order (creating the system accounts on first use, refusing unknown
     ones); returns the balances of the givers that may not overdraw: {id: [points, mg_co2e]}."""
-    rows = _select_accounts(account_ids)
-    if len(rows) < len(account_ids) and account_ids[0] < 0:
+    locked = _lock(account_ids)
+    if locked < len(account_ids) and account_ids[0] < 0:
         _create_system_accounts()
-        rows = _select_accounts(account_ids)
-    if len(rows) < len(account_ids):
-        missing = sorted(set(account_ids).difference(row[0] for row in rows))
-        raise DomainError("unknown_account", f"账户不存在：{missing[:5]}")
-    return {account: [points, mg] for account, points, mg, overdraft in rows if account in givers and not overdraft}
-
-
-def _select_accounts(account_ids: list[int]) -> list[tuple]:
-    condition, params = _in("id", account_ids)
-    lock = " ORDER BY id FOR NO KEY UPDATE" if connection.vendor == "postgresql" else ""
+        locked = _lock(account_ids)
+    if locked < len(account_ids):
+        found = {pk for chunk in _chunks(account_ids, 10_000)
+                 for pk in Account.objects.filter(pk__in=chunk).values_list("pk", flat=True)}
+        raise DomainError("unknown_account", f"账户不存在：{sorted(set(account_ids) - found)[:5]}")
+    condition, params = _in("id", sorted(givers))
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, points, mg_co2e, overdraft FROM ledger_account WHERE {condition}{lock}",  # noqa: S608
+        cursor.execute(f"SELECT id, points, mg_co2e FROM ledger_account WHERE {condition} AND NOT overdraft",  # noqa: S608
                        params)
-        return cursor.fetchall()
+        return {account: [points, mg] for account, points, mg in cursor.fetchall()}
+
+
+def _lock(account_ids: list[int]) -> int:
+    """Locks the accounts that exist (PostgreSQL; SQLite's write lock is already held); how many."""
+    condition, params = _in("id", account_ids)
+    rows = f"SELECT id FROM ledger_account WHERE {condition}"  # noqa: S608
+    if connection.vendor == "postgresql":
+        rows += " ORDER BY id FOR NO KEY UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT count(*) FROM ({rows}) locked", params)  # noqa: S608
+        return cursor.fetchone()[0]
 
 
 def _replays(specs: dict[str, TxSpec]) -> dict[str, TxResult]:
@@ -379,6 +386,9 @@ def _result(transfers: list[Transfer], replayed: bool = False) -> TxResult:
     return TxResult(first.pk, first.idempotency_key, first.kind, transfers[-1].hash, first.created_at, replayed)
 
 
+NO_LINKS = (None, None, "", None)  # reverses, settles, expires_at (µs, stored): on part 0 only
+
+
 def _insert(specs: list[TxSpec], balances: dict[int, list[int]]) -> dict[str, TxResult]:
     """Checks the givers' balances transfer by transfer, hashes, then writes: nothing, if a check fails."""
     chains = _lock_chains(sorted({spec.partition for spec in specs}))
@@ -389,7 +399,7 @@ def _insert(specs: list[TxSpec], balances: dict[int, list[int]]) -> dict[str, Tx
     rows, results = [], {}
     for s in specs:
         key, partition, chain = s.idempotency_key, s.partition, chains[s.partition]
-        links = (s.reverses, s.settles, microseconds(s.expires_at), stored(s.expires_at))  # part 0 only
+        links = (s.reverses, s.settles, microseconds(s.expires_at), stored(s.expires_at))
         first = None
         for part, (debit, credit, points, mg) in enumerate(s.moves):
             if (giver := balances.get(debit)) is not None:
@@ -417,9 +427,6 @@ def _insert(specs: list[TxSpec], balances: dict[int, list[int]]) -> dict[str, Tx
         cursor.executemany("UPDATE ledger_chain SET length = %s, head = %s WHERE partition = %s",
                            [(length, head, partition) for partition, (length, head) in chains.items()])
     return results
-
-
-NO_LINKS = (None, None, "", None)
 
 
 def _lock_chains(partitions: list[int]) -> dict[int, list]:
@@ -491,8 +498,8 @@ def reserve(account_id: int, points: int, *, idempotency_key: str, expires_at: d
     _check_caller_key(idempotency_key)
     if type(points) is not int or points <= 0:
         raise DomainError("invalid_amount", "冻结积分须为正整数")
-    if expires_at <= timezone.now():
-        raise DomainError("invalid_expiry", "冻结到期时间须在未来")
+    if timezone.is_naive(expires_at) or expires_at <= timezone.now():
+        raise DomainError("invalid_expiry", "冻结到期时间须为将来的带时区时间")
     hold = system_account(AccountKind.HOLD, shard_of(account_id))
     spec = TxSpec(idempotency_key, Kind.RESERVE, (Leg(account_id, POINTS, -points), Leg(hold, POINTS, points)),
                   ref_type=ref_type, ref_id=ref_id, memo=memo, expires_at=expires_at)

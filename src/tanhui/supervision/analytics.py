@@ -8,7 +8,7 @@ energy kind first and converted once, so totals are exact decimals of the stored
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, Prefetch, Sum
 
@@ -28,7 +28,8 @@ from tanhui.supervision.models import (
 )
 from tanhui.supervision.plan import Status, indicator_status, task_status
 
-MIN_COVERAGE = Decimal("0.8")  # share of the period's days with data needed to be benchmarked
+MIN_COVERAGE = Decimal("0.8")
+CENT = Decimal("0.01")  # share of the period's days with data needed to be benchmarked
 
 
 def factor_periods(kind: str, region: str) -> list[tuple[EnergyFactor | None, date | None, date | None]]:
@@ -79,13 +80,12 @@ class Figures:
     @property
     def eui(self) -> Decimal:
         """kWh per m² and year (annualised over the period)."""
-        return (self.kwh * 365 / self.days / self.building.floor_area_m2).quantize(Decimal("0.01"))
+        return (self.kwh * 365 / self.days / self.building.floor_area_m2).quantize(CENT, ROUND_HALF_UP)
 
     @property
     def carbon_intensity(self) -> Decimal:
         """kg CO2e per m² and year (annualised over the period)."""
-        return (Decimal(self.emission_g) / 1000 * 365 / self.days / self.building.floor_area_m2).quantize(
-            Decimal("0.01"))
+        return (self.emission_kg * 365 / self.days / self.building.floor_area_m2).quantize(CENT, ROUND_HALF_UP)
 
 
 def figures(buildings, start: date, end: date) -> dict[int, Figures]:
@@ -127,7 +127,7 @@ def score(eui: Decimal, peers: list[Decimal]) -> tuple[int, int] | None:
     worse = sum(1 for p in peers if p > eui)
     ties = sum(1 for p in peers if p == eui) - 1
     percentile = (Decimal(worse) + Decimal(ties) / 2) / others * 100
-    rounded = int(percentile.quantize(Decimal(1), rounding="ROUND_HALF_UP"))
+    rounded = int(percentile.quantize(Decimal(1), ROUND_HALF_UP))
     return max(1, min(100, rounded)), rounded
 
 

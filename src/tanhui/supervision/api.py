@@ -9,7 +9,7 @@ import pyarrow as pa
 from django.contrib.auth import authenticate
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import File, Form, Router, Schema
+from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 from ninja.security import HttpBasicAuth, django_auth
 
@@ -356,8 +356,8 @@ def report_task(request, plan_id: int, number: int, as_of: Form[date], progress:
     task = get_object_or_404(PlanTask, plan_id=plan_id, number=number)
     report = services.report_task(task, request.auth, as_of=as_of, progress=progress, summary=summary,
                                   files=evidence or [])
-    return 201, {"id": report.pk, "task": task.number, "as_of": report.as_of, "progress": report.progress,
-                 "evidence": report.evidence.count()}
+    return Status(201, {"id": report.pk, "task": task.number, "as_of": report.as_of, "progress": report.progress,
+                        "evidence": report.evidence.count()})
 
 
 @router.get("/plans/{plan_id}/indicators", response=list[IndicatorOut])
@@ -377,7 +377,8 @@ def report_indicator(request, plan_id: int, code: str, year: Form[int], value: F
     indicator = get_object_or_404(Indicator, plan_id=plan_id, code=code)
     reported = services.report_indicator(indicator, request.auth, year=year, value=value, note=note,
                                          files=evidence or [])
-    return 201, {"id": reported.pk, "indicator": indicator.code, "year": reported.year, "value": reported.value}
+    return Status(201, {"id": reported.pk, "indicator": indicator.code, "year": reported.year,
+                        "value": reported.value})
 
 
 @router.get("/meters/{code}/gaps")

@@ -10,9 +10,11 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 
 import pyarrow as pa
+from django.contrib.auth.hashers import make_password
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
@@ -108,7 +110,7 @@ def _buildings(per_type: int, rng: random.Random) -> list[Meter]:
                 area = rng.randrange(8_000, 90_000, 500)
                 key_user = type_ in (BuildingType.COMMERCIAL, BuildingType.HOSPITAL, BuildingType.HOTEL) and i < 2
                 building, _ = services.upsert_building(
-                    code=f"CN-{type_[:3].upper()}-{i + 1:02d}", name=name, type=type_, floor_area_m2=area,
+                    code=_code(type_, i), name=name, type=type_, floor_area_m2=area,
                     district=DISTRICT, owner=f"{name}业主单位", key_energy_user=key_user)
                 code = building.code
                 main, _ = services.upsert_meter(code=f"{code}-E", building=building, kind=EnergyKind.ELECTRICITY,
@@ -128,6 +130,10 @@ def _buildings(per_type: int, rng: random.Random) -> list[Meter]:
                                                     mode=Meter.Mode.DELTA, interval_s=Meter.Interval.DAY,
                                                     name="水表")[0])
     return meters
+
+
+def _code(type_: str, index: int) -> str:
+    return f"CN-{type_[:3].upper()}-{index + 1:02d}"
 
 
 def _story(meter: Meter) -> tuple[str, int]:
@@ -202,7 +208,9 @@ def _defects(codes: list, stamps: list, values: list, rng: random.Random) -> Non
 def _caps(today: date) -> list[dict]:
     set_caps = []
     for (type_, index), share in CAPPED.items():
-        building = Building.objects.get(code=f"CN-{type_[:3].upper()}-{index + 1:02d}")
+        building = Building.objects.filter(code=_code(type_, index)).first()
+        if building is None:
+            continue
         used = analytics.energy_kgce(building, date(today.year, 1, 1), today)
         cap = (used / share / 1000).quantize(Decimal("0.001")) or Decimal("1")
         services.set_cap(building, today.year, cap, today=today)
@@ -243,23 +251,25 @@ USERNAMES = {"区发改委": "fgw", "区建管委": "jgw", "区虹桥办": "hqb"
 
 
 def _reporter(organisation: Organisation) -> User:
-    username = USERNAMES.get(organisation.name, f"dept-{organisation.pk}")
-    user, created = User.objects.get_or_create(username=username, defaults={
-        "role": User.Role.DEPARTMENT, "organisation": organisation})
-    if created:
-        user.set_password(PASSWORD)
-        user.save(update_fields=["password"])
-    return user
+    return _login(USERNAMES.get(organisation.name, f"dept-{organisation.pk}"), User.Role.DEPARTMENT, organisation)
+
+
+@lru_cache(maxsize=1)
+def _password_hash() -> str:
+    """Hashed once: hashing is slow on purpose, and every demo login has the same password."""
+    return make_password(PASSWORD)
+
+
+def _login(username: str, role: str, organisation: Organisation) -> User:
+    return User.objects.get_or_create(username=username, defaults={
+        "role": role, "organisation": organisation, "password": _password_hash()})[0]
 
 
 def _logins() -> list[dict]:
     """A department reporter and a building owner to sign in as (the lead's demo has the admin)."""
     fgw = Organisation.objects.get(kind=Organisation.Kind.GOVERNMENT, name="区发改委")
-    owner = Building.objects.get(code="CN-OFF-02").owner
-    user, created = User.objects.get_or_create(username="owner-demo", defaults={
-        "role": User.Role.ENTERPRISE, "organisation": owner})
-    if created:
-        user.set_password(PASSWORD)
-        user.save(update_fields=["password"])
+    owner = Building.objects.filter(code__in=[_code(*NIGHT_WASTE), _code(BuildingType.OFFICE, 0)]).order_by(
+        "-code").first().owner
+    user = _login("owner-demo", User.Role.ENTERPRISE, owner)
     return [{"username": _reporter(fgw).username, "password": PASSWORD, "role": "department", "organisation": fgw.name},
             {"username": user.username, "password": PASSWORD, "role": "enterprise", "organisation": owner.name}]

@@ -4,9 +4,10 @@ hourly and daily rollups, flags and meter state, written inside the caller's tra
 Every rule is per meter, so a delivery is judged meter group by meter group:
 1. stage: DuckDB reads the file once, applies the checks that need only the row itself and writes
    the rows to Parquet partitioned by meter (a scratch directory, deleted afterwards);
-2. judge: each group of partitions (about GROUP_ROWS readings) gets the remaining checks and its
-   consumption in DuckDB, in a worker thread, while the main thread writes the previous group to
-   the database (executemany on SQLite, COPY on PostgreSQL).
+2. judge: each group of partitions (about GROUP_ROWS readings) is sorted by meter and time in
+   DuckDB and gets the remaining checks and its consumption as vectorised Arrow operations, in a
+   worker thread, while the main thread writes the previous group to the database (executemany
+   on SQLite, COPY on PostgreSQL).
 Memory stays bounded by the group size and DuckDB's memory limit, whatever the delivery's size.
 
 Checks, the first that applies gives the reason (see docs/supervision.md):
@@ -105,7 +106,11 @@ class Delivery:
         self.con.execute("CREATE TABLE meters AS SELECT * FROM meters_in")
         self.codes = {m.pk: m.code for m in meters}
         self.con.execute("CREATE TABLE stored (meter_id BIGINT, t BIGINT)")
-        self._stage(source, now)
+        try:
+            self._stage(source, now)
+        except BaseException:
+            self.close()
+            raise
 
     def close(self) -> None:
         self.con.close()
@@ -155,6 +160,9 @@ class Delivery:
             """)  # noqa: S608 - integers and quoted paths only
         except duckdb.Error as exc:
             raise DomainError("unreadable_file", str(exc)) from exc
+        if not any((self.dir / "staged").glob("*/*.parquet")):  # an empty delivery
+            self.parts = {}
+            return
         self.parts = dict(self.con.execute(f"""
             SELECT part, count(*) FROM read_parquet({_literal(str(self.dir / 'staged' / '*' / '*.parquet'))},
                                                     hive_partitioning = true)

@@ -191,7 +191,9 @@ def to_xlsx(report: Report) -> bytes:
 
 
 def _cell(value):
-    return float(value) if isinstance(value, Decimal) else value
+    if isinstance(value, Decimal):
+        return float(value)
+    return value if isinstance(value, int | float | str) else str(value)
 
 
 def _text(value) -> str:

@@ -5,7 +5,7 @@ commands call these functions; nothing else changes supervision data."""
 import hashlib
 from collections import Counter
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
 import pyarrow as pa
@@ -159,7 +159,7 @@ def import_readings(source: Path | pa.Table, *, actor=None, source_kind: str = R
             for meter_id, first, last in delivery.late():
                 delivery.add_stored(meter_id, list(Reading.objects.filter(
                     meter_id=meter_id, ts__gte=first, ts__lte=last).values_list("ts", flat=True)))
-            summary = _store(delivery, progress or readings.NullProgress())
+            summary = _store(delivery, readings.NullProgress() if progress is None else progress)
             ReadingBatch.objects.filter(pk=batch.pk).update(status=ReadingBatch.Status.DONE, finished_at=timezone.now(),
                                                             **summary)
     except Exception as exc:
@@ -251,7 +251,7 @@ def recompute_emissions(meter_ids=None, start: date | None = None, end: date | N
 def set_cap(building: Building, year: int, cap_tce: Decimal, by=None, today: date | None = None) -> EnergyCap:
     if not building.key_energy_user:
         raise DomainError("not_key_energy_user", f"{building.code} is not a key energy user (重点用能单位)")
-    cap_kgce = cap_tce * 1000
+    cap_kgce = Decimal(cap_tce) * 1000
     if cap_kgce <= 0 or cap_kgce != cap_kgce.to_integral_value():
         raise DomainError("malformed", "the cap is a positive number of tce with at most 3 decimals")
     with transaction.atomic():
@@ -274,7 +274,8 @@ def check_caps(building_ids, years, today: date) -> list[Alert]:
                     f"{kind}:{cap.building_id}:{cap.year}", kind, cap.building, None, today,
                     f"{cap.year} 年能耗 {used / 1000:,.1f} tce，"
                     f"达到限额 {cap.cap_kgce / 1000:,.1f} tce 的 {share:.0f}%",
-                    {"year": cap.year, "used_kgce": int(used), "cap_kgce": cap.cap_kgce}))
+                    {"year": cap.year, "used_kgce": int(used.to_integral_value(ROUND_HALF_UP)),
+                     "cap_kgce": cap.cap_kgce}))
     return [a for a in raised if a]
 
 

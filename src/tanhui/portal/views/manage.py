@@ -84,10 +84,11 @@ def lookup(request):
         AuditEvent.objects.create(actor=request.user, action=AuditEvent.Action.CITIZEN_LOOKUP, citizen=citizen,
                                   query_hash=lookup_hash(phone))
         found = _support_facts(citizen) if citizen else {"citizen": None}
+        form = LookupForm()  # the number is not echoed back into the page
     return render(request, "portal/manage/lookup.html", {
         "form": form, "found": found,
         "log": AuditEvent.objects.select_related("actor", "citizen")[:RECENT_LOOKUPS],
-    }, status=400 if form.is_bound and not form.is_valid() else 200)
+    }, status=400 if form.errors else 200)
 
 
 def _support_facts(citizen: Citizen) -> dict:

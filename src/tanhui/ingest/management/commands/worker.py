@@ -8,6 +8,7 @@ from tanhui.ingest import services
 from tanhui.ingest.pipeline import process_batch
 
 log = logging.getLogger("tanhui.worker")
+PURGE_EVERY_SECONDS = 3600
 
 
 class Command(BaseCommand):
@@ -23,7 +24,11 @@ class Command(BaseCommand):
         requeued = services.requeue_interrupted(timedelta(minutes=requeue_after))
         if requeued:
             log.info("requeued %d interrupted batches", requeued)
+        next_purge = 0.0
         while True:
+            if time.monotonic() >= next_purge:  # rejected records past their retention period
+                services.purge_expired_rejects()
+                next_purge = time.monotonic() + PURGE_EVERY_SECONDS
             batch = services.claim_next_batch()
             if batch is None:
                 if once:

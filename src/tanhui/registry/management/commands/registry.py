@@ -1,0 +1,42 @@
+from tanhui.core.cli import CommandError, JsonCommand
+from tanhui.core.errors import DomainError
+from tanhui.core.timeutil import parse_iso_date
+from tanhui.people.models import User
+from tanhui.registry import audit, demo, services
+
+
+class Command(JsonCommand):
+    help = "The registry: `registry verify`, `registry holiday`, `registry demo-data`."
+
+    def add_arguments(self, parser):
+        sub = self.add_subcommands(parser)
+        sub.add_parser("verify", help="recompute the registry's event chain and replay its serial blocks; exit 1 "
+                                      "naming the first problem")
+        holiday = sub.add_parser("holiday", help="mark a public holiday, or a weekend day worked in exchange, for "
+                                                 "notice periods")
+        holiday.add_argument("day", type=parse_iso_date, metavar="YYYY-MM-DD")
+        holiday.add_argument("--name", default="")
+        holiday.add_argument("--working", action="store_true", help="a weekend day worked in exchange (调休上班)")
+        holiday.add_argument("--as", dest="username", required=True, help="the administrator who records it")
+        sub.add_parser("demo-data", help="market consents, an issued request, trades, retirements and a project")
+
+    def handle(self, *args, **options):
+        self.failure = None
+        super().handle(*args, **options)
+        if self.failure:  # after the JSON object: it reports the failure too
+            raise CommandError(self.failure)
+
+    def run(self, action, **options) -> dict:
+        if action == "verify":
+            problems = audit.verify()
+            if problems:
+                self.failure = f"registry verify failed ({len(problems)} problems): {problems[0]}"
+            return {"ok": not problems, "problems": problems}
+        if action == "demo-data":
+            return demo.run()
+        user = User.objects.filter(username=options["username"]).first()
+        try:
+            entry = services.set_calendar_day(user, options["day"], working=options["working"], name=options["name"])
+        except DomainError as exc:
+            raise CommandError(f"{exc.code}: {exc.message}") from exc
+        return {"day": entry.day.isoformat(), "working": entry.working, "name": entry.name}
