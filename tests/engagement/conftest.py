@@ -1,26 +1,45 @@
-"""Engagement fixtures: providers, citizens and the ingest helper come from the portal's conftest
-(with its live-server teardown hook, which the browser test needs too); campaigns, quizzes and
-venues are built here."""
+"""Engagement fixtures: providers, citizens and the ingest helper come from the portal's conftest;
+campaigns, quizzes and venues are built here."""
 
 from datetime import date, datetime, time, timedelta
+from types import SimpleNamespace
 
 import pytest
+from django.db import connection
 
 from tanhui.core.timeutil import SHANGHAI
 from tanhui.engagement import services
 from tanhui.engagement.models import Campaign, PledgeTask, Question, QuizEdition, Venue
 from tanhui.methodology.models import Scenario
-from tests.portal.conftest import (  # noqa: F401 - fixtures and the hook are used by name
+from tests.portal.conftest import (  # noqa: F401 - fixtures used by name
     PASSWORD,
     bike,
     ingest,
     metro,
-    pytest_runtest_teardown,
     staff,
     trip,
 )
 
 DAY = date(2024, 5, 15)  # 全国低碳日 2024
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """As the portal's hook: the ledger's append-only triggers are lifted while pytest-django resets
+    a live-server test's SQLite database with DELETE, and put back after — unless the database went
+    away with the session (the last test of a run)."""
+    blocker = item.funcargs.get("django_db_blocker") if "live_server" in item.fixturenames else None
+    if blocker is None or connection.vendor != "sqlite":
+        yield
+        return
+    from tanhui.ledger import schema
+
+    editor = SimpleNamespace(connection=connection)
+    schema.uninstall(None, editor)
+    yield
+    with blocker.unblock():
+        if "ledger_transfer" in connection.introspection.table_names():
+            schema.install(None, editor)
 
 
 def at(day: date, hour: int = 12, minute: int = 0, second: int = 0) -> datetime:

@@ -2,10 +2,12 @@
 reason on stderr, and the demo data is rerunnable."""
 
 import json
+from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 from openpyxl import load_workbook
 
 from tanhui.engagement import services
@@ -50,9 +52,10 @@ def test_questions_round_trip_and_quiz_prizes(tmp_path, edition, campaign):
     exported = run("export-questions", str(tmp_path / "bank.xlsx"))
     assert exported["bytes"] > 0
     assert run("import-questions", str(tmp_path / "bank.xlsx"))["updated"] == 12
+    QuizEdition.objects.filter(pk=quiz.pk).update(closes_at=timezone.now() + timedelta(days=1))
     with pytest.raises(CommandError, match="quiz_still_open"):
         run("quiz-prizes", quiz.code)
-    QuizEdition.objects.filter(pk=quiz.pk).update(closes_at=quiz.opens_at.replace(year=2024, day=16))
+    QuizEdition.objects.filter(pk=quiz.pk).update(closes_at=timezone.now() - timedelta(minutes=1))
     assert run("quiz-prizes", quiz.code)["winners"] == 0
 
 

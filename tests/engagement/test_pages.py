@@ -11,7 +11,16 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from tanhui.engagement import services, tokens
-from tanhui.engagement.models import Attempt, Campaign, CampaignUnit, CheckIn, Enrolment, Pledge, QuizEdition, UnitReport
+from tanhui.engagement.models import (
+    Attempt,
+    Campaign,
+    CampaignUnit,
+    CheckIn,
+    Enrolment,
+    Pledge,
+    QuizEdition,
+    UnitReport,
+)
 from tanhui.methodology.models import Scenario
 from tanhui.people.models import Organisation
 

@@ -5,14 +5,14 @@ from django.db import transaction
 
 from tanhui.core.errors import Conflict, DomainError
 from tanhui.ledger import services
-from tanhui.ledger.models import Account, Transfer
+from tanhui.ledger.models import Account, Balance, Transfer
 from tanhui.ledger.services import Leg, TxSpec
 from tests.ledger.conftest import assert_verified, credit, spend
 
 
 def totals() -> tuple[int, int]:
     points = mg = 0
-    for p, m in Account.objects.values_list("points", "mg_co2e"):
+    for p, m in Balance.objects.values_list("points", "mg_co2e"):
         points += p
         mg += m
     return points, mg

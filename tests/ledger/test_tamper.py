@@ -36,7 +36,7 @@ def as_superuser(*statements: str) -> None:
                 cursor.execute(f"DROP TRIGGER IF EXISTS {table}_no_update")
                 cursor.execute(f"DROP TRIGGER IF EXISTS {table}_no_delete")
             else:
-                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only")
+                cursor.execute(f"ALTER TABLE {table} DISABLE TRIGGER {table}_refuse")
         for sql in statements:
             cursor.execute(sql)
 
@@ -70,6 +70,7 @@ def test_the_database_refuses_edits_and_deletes_of_transfers(ledger):
     assert refused("DELETE FROM ledger_transfer")
     assert refused("UPDATE ledger_root SET root = 'x'")
     assert refused("DELETE FROM ledger_account")
+    assert refused("DELETE FROM ledger_balance")
     assert_verified()
 
 
@@ -114,7 +115,7 @@ def test_a_deleted_transfer_is_caught(ledger):
 def test_an_edited_balance_is_caught(ledger):
     a, _ = ledger
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE ledger_account SET points = points + 100 WHERE id = %s", [a])
+        cursor.execute("UPDATE ledger_balance SET points = points + 100 WHERE id = %s", [a])
     _, failure = verify_fails()
     assert f"account #{a}" in failure
 
@@ -165,11 +166,11 @@ def forge(transfer_id: int, **changes) -> None:
 
 def assert_balances_follow_transfers() -> None:
     with connection.cursor() as cursor:
-        cursor.execute("""UPDATE ledger_account SET
-            points = (SELECT coalesce(sum(CASE WHEN credit_id = ledger_account.id THEN points ELSE -points END), 0)
-                        FROM ledger_transfer WHERE ledger_account.id IN (debit_id, credit_id)),
-            mg_co2e = (SELECT coalesce(sum(CASE WHEN credit_id = ledger_account.id THEN mg_co2e ELSE -mg_co2e END), 0)
-                         FROM ledger_transfer WHERE ledger_account.id IN (debit_id, credit_id))""")
+        cursor.execute("""UPDATE ledger_balance SET
+            points = (SELECT coalesce(sum(CASE WHEN credit_id = ledger_balance.id THEN points ELSE -points END), 0)
+                        FROM ledger_transfer WHERE ledger_balance.id IN (debit_id, credit_id)),
+            mg_co2e = (SELECT coalesce(sum(CASE WHEN credit_id = ledger_balance.id THEN mg_co2e ELSE -mg_co2e END), 0)
+                         FROM ledger_transfer WHERE ledger_balance.id IN (debit_id, credit_id))""")
 
 
 def test_verify_passes_on_an_intact_ledger(ledger, run_json):

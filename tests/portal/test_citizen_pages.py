@@ -1,6 +1,8 @@
 """The citizen's pages: account home, statement down to the records, bindings and authorisations
 through plain HTML forms (no JavaScript), closure, certificates."""
 
+import sys
+import types
 from datetime import date
 
 import pytest
@@ -112,10 +114,16 @@ def test_closing_needs_confirmation_then_anonymises_and_signs_out(client_a, citi
     assert client_a.get("/me/").status_code == 302  # signed out
 
 
-def test_certificates_page_says_none_are_issued_yet(client_a):
-    html = client_a.get("/me/certificates/").content.decode()
+def test_certificates_come_from_the_apps_that_issue_them(client_a, citizen_a, monkeypatch):
+    assert "暂无证书" in client_a.get("/me/certificates/").content.decode()
 
-    assert "暂无证书" in html and "平台目前还不签发证书" in html
+    issuing = types.ModuleType("tanhui.rewards.certificates")
+    issuing.for_citizen = lambda citizen: [{"title": "低碳社区授牌", "number": "DT-2026-001",
+                                            "issued_on": date(2026, 6, 5), "url": "/certificates/1.pdf"}]
+    monkeypatch.setitem(sys.modules, "tanhui.rewards.certificates", issuing)
+
+    html = client_a.get("/me/certificates/").content.decode()
+    assert "低碳社区授牌" in html and "DT-2026-001" in html and 'href="/certificates/1.pdf"' in html
 
 
 def test_records_show_capped_trips_with_zero_reduction(client_a, ingest):

@@ -1,5 +1,7 @@
 """The public big screen and its JSON: aggregates only, panels that exist only with their data."""
 
+import sys
+import types
 from datetime import date, timedelta
 
 import pytest
@@ -43,13 +45,23 @@ def test_a_district_with_few_participants_is_not_ranked(client, city):
     assert client.get("/dashboard/data.json").json()["districts"] == []
 
 
-def test_panels_of_missing_parts_are_absent(client, city):
+def test_the_building_panel_is_hidden_while_no_building_is_metered(client, city):
+    assert client.get("/dashboard/data.json").json()["buildings"] is None
+    assert 'data-panel="buildings" hidden>' in client.get("/dashboard/").content.decode()
+
+
+def test_campaign_and_registry_panels_come_only_from_installed_apps_that_offer_figures(client, city, monkeypatch):
+    offering = types.ModuleType("tanhui.people.dashboard")
+    offering.figures = lambda: [{"label": "累计签发", "value": 12, "unit": "吨"}]
+    monkeypatch.setitem(sys.modules, "tanhui.people.dashboard", offering)
+    monkeypatch.setattr(queries, "EXTENSION_PANELS", {"campaigns": "tanhui.not_installed", "registry": "tanhui.people"})
+
     data = client.get("/dashboard/data.json").json()
     html = client.get("/dashboard/").content.decode()
 
-    assert data["buildings"] is None and "campaigns" not in data and "registry" not in data
-    for panel in ["buildings", "campaigns", "registry"]:
-        assert f'data-panel="{panel}" hidden>' in html
+    assert "campaigns" not in data and data["registry"] == [{"label": "累计签发", "value": 12, "unit": "吨"}]
+    assert 'data-panel="campaigns" hidden>' in html
+    assert 'data-panel="registry">' in html and "<dt>累计签发</dt><dd>12 <small>吨</small></dd>" in html
 
 
 def test_the_screen_shows_the_figures_without_javascript(client, city):

@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from tanhui.registry import audit, services
-from tanhui.registry.models import Event, EventChain, IssuanceItem, SerialBlock
+from tanhui.registry.models import Event, EventChain, IssuanceItem, Retirement, SerialBlock
 from tests.registry.conftest import AFTER
 
 
@@ -88,5 +88,6 @@ def test_the_verify_command(history):
     with pytest.raises(CommandError) as caught:
         call_command("registry", "verify", "--json", stdout=out)
     assert caught.value.returncode == 1
-    assert json.loads(out.getvalue())["problems"] == ["retirement #1: its blocks hold 10 t, it retired 11 t"]
-    assert "registry verify failed (1 problems): retirement #1" in str(caught.value)
+    pk = Retirement.objects.get().pk
+    assert json.loads(out.getvalue())["problems"] == [f"retirement #{pk}: its blocks hold 10 t, it retired 11 t"]
+    assert f"registry verify failed (1 problems): retirement #{pk}" in str(caught.value)

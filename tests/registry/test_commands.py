@@ -38,3 +38,14 @@ def test_holiday_command(users):
     assert list(CalendarDay.objects.values_list("working", flat=True)) == [False, True]
     with pytest.raises(CommandError, match="admin_only"):
         run("holiday", "2026-10-02", "--as", "energy")
+
+
+def test_prepare_command(users, citizens, ingest_trips):
+    ingest_trips(citizens(20), may_days(4, 8))
+    result = run("prepare", "--scenarios", "metro", "--start", "2026-05-01", "--end", "2026-05-31", "--as", "admin")
+    assert (result["records"], result["tonnes"], result["citizens"]) == (535, 2, 20)
+    assert IssuanceRequest.objects.get().evidence_sha256 == result["evidence_sha256"]
+    with pytest.raises(CommandError, match="below_one_tonne"):
+        run("prepare", "--scenarios", "metro", "--start", "2026-05-01", "--end", "2026-05-31", "--as", "admin")
+    with pytest.raises(CommandError, match="admin_only"):
+        run("prepare", "--scenarios", "metro", "--start", "2026-05-01", "--end", "2026-05-31", "--as", "energy")

@@ -163,3 +163,8 @@ def test_exclusions_page(users, citizens, ingest_trips):
                        ).status_code == 302
     exclusion.refresh_from_db()
     assert exclusion.lifted_at is not None
+
+
+def test_pages_are_chinese_by_default_and_english_on_request(db, client):
+    assert "<h1>碳普惠减排量登记簿</h1>" in client.get("/registry/").content.decode()
+    assert "<h1>Carbon-inclusion reduction registry</h1>" in client.get("/en/registry/").content.decode()

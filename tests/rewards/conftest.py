@@ -6,11 +6,9 @@ with their own connections) are skipped on SQLite by tests/conftest.py.
 
 import itertools
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
 from django.utils import timezone
 
 from tanhui.core.timeutil import local_date
@@ -19,26 +17,12 @@ from tanhui.people.models import District, User
 from tanhui.rewards import codes, services
 from tanhui.rewards.models import Category, Offer
 
+# The ledger's append-only triggers are lifted for pytest-django's reset after a live-server test on
+# SQLite, and put back at once: the portal's hook, for this folder too.
+from tests.portal.conftest import pytest_runtest_teardown  # noqa: F401
+
 PASSWORD = "demo-pass-123"
 _serial = itertools.count(1)
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_teardown(item, nextitem):
-    """pytest-django empties the database after a live-server test with DELETE, which the ledger's
-    append-only triggers refuse on SQLite; they are lifted for that reset and put back at once (as
-    in tests/portal/conftest.py)."""
-    blocker = item.funcargs.get("django_db_blocker") if "live_server" in item.fixturenames else None
-    if blocker is None or connection.vendor != "sqlite":
-        yield
-        return
-    from tanhui.ledger import schema
-
-    editor = SimpleNamespace(connection=connection)
-    schema.uninstall(None, editor)
-    yield
-    with blocker.unblock():
-        schema.install(None, editor)
 
 
 @pytest.fixture(autouse=True)

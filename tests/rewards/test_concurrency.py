@@ -10,6 +10,7 @@ from django.db import connection
 from tanhui.core.errors import DomainError
 from tanhui.ledger import audit
 from tanhui.ledger import services as ledger
+from tanhui.people.models import User
 from tanhui.rewards import services
 from tanhui.rewards.models import Coupon, Offer
 from tests.rewards.conftest import give_points, points
@@ -54,7 +55,8 @@ def assert_ledger_ok():
     assert report.ok, report.problems
 
 
-def test_many_citizens_racing_for_the_last_units_never_oversell(make_citizen, make_offer):
+def test_the_last_units_are_never_oversold_and_a_coupon_is_never_used_twice(make_citizen, make_offer, merchant,
+                                                                            django_user_model):
     offer = make_offer(stock=5, per_citizen_limit=1)
     citizens = [make_citizen(f"138{i:08d}", "张三") for i in range(THREADS)]
     for citizen in citizens:
@@ -65,39 +67,31 @@ def test_many_citizens_racing_for_the_last_units_never_oversell(make_citizen, ma
     assert codes_of(outcomes) == {"Coupon": 5, "sold_out": THREADS - 5}, outcomes
     assert Offer.objects.get(pk=offer.pk).taken == 5 == Coupon.objects.count()
     assert sorted(points(c) for c in citizens) == [50] * 5 + [150] * (THREADS - 5)
-    assert_ledger_ok()
-
-
-def test_one_citizen_racing_with_their_last_points_never_overspends(rich_citizen, make_offer):
-    """Claims on different offers (different row locks) still meet at the citizen's ledger account."""
-    offers = [make_offer(points_price=300, per_citizen_limit=THREADS) for _ in range(4)]
-
-    outcomes = run_together(THREADS, lambda i: services.claim(rich_citizen, offers[i % 4].pk))
-
-    assert codes_of(outcomes) == {"Coupon": 3, "insufficient_balance": THREADS - 3}, outcomes
-    assert points(rich_citizen) == 100
-    assert sum(Offer.objects.filter(pk__in=[o.pk for o in offers]).values_list("taken", flat=True)) == 3
-    assert_ledger_ok()
-
-
-def test_one_citizen_racing_for_a_limited_offer_gets_the_limit(rich_citizen, make_offer):
-    offer = make_offer(points_price=10, per_citizen_limit=2, stock=100)
-    outcomes = run_together(THREADS, lambda i: services.claim(rich_citizen, offer.pk))
-    assert codes_of(outcomes) == {"Coupon": 2, "limit_reached": THREADS - 2}, outcomes
-    assert points(rich_citizen) == 980
-
-
-def test_a_coupon_scanned_at_two_counters_at_once_is_used_once(rich_citizen, offer, merchant, django_user_model):
-    from tanhui.people.models import User
 
     clerks = [django_user_model.objects.create_user(f"clerk{i}", role=User.Role.MERCHANT,
                                                     organisation=merchant.organisation) for i in range(4)]
-    coupon = services.claim(rich_citizen, offer.pk)
-
-    outcomes = run_together(4, lambda i: services.redeem(clerks[i], coupon.code))
+    coupon = next(o for o in outcomes if isinstance(o, Coupon))
+    outcomes = run_together(4, lambda i: services.redeem(clerks[i], coupon.code))  # scanned at four counters
 
     assert codes_of(outcomes) == {"Coupon": 1, "already_used": 3}, outcomes
-    assert points(rich_citizen) == 900
+    assert points(coupon.citizen) == 50
+    assert_ledger_ok()
+
+
+def test_one_citizen_racing_never_exceeds_the_limit_nor_overspends(rich_citizen, make_offer):
+    """The per-citizen limit holds under the offer's lock; and claims on different offers (different
+    row locks) still meet at the citizen's ledger account, which never goes below zero."""
+    limited = make_offer(points_price=10, per_citizen_limit=2, stock=100)
+    outcomes = run_together(THREADS, lambda i: services.claim(rich_citizen, limited.pk))
+    assert codes_of(outcomes) == {"Coupon": 2, "limit_reached": THREADS - 2}, outcomes
+    assert points(rich_citizen) == 980
+
+    offers = [make_offer(points_price=300, per_citizen_limit=THREADS) for _ in range(4)]
+    outcomes = run_together(THREADS, lambda i: services.claim(rich_citizen, offers[i % 4].pk))
+
+    assert codes_of(outcomes) == {"Coupon": 3, "insufficient_balance": THREADS - 3}, outcomes
+    assert points(rich_citizen) == 80
+    assert sum(Offer.objects.filter(pk__in=[o.pk for o in offers]).values_list("taken", flat=True)) == 3
     assert_ledger_ok()
 
 

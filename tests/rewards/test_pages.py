@@ -12,7 +12,7 @@ from openpyxl import load_workbook
 
 from tanhui.rewards import codes, reports, services
 from tanhui.rewards.models import CharityProject, Coupon, FundingBudget, Merchant, Offer
-from tests.rewards.conftest import licence, points
+from tests.rewards.conftest import PASSWORD, licence, points
 
 pytestmark = pytest.mark.django_db
 
@@ -223,7 +223,7 @@ def test_monthly_settlement_in_csv_and_excel(staff_client, rich_citizen, make_of
 def test_merchant_pages_are_for_merchant_staff(client, rich_citizen, admin_user):
     for user in (rich_citizen.user, admin_user):
         client.force_login(user)
-        for name in ("rewards:merchant", "rewards:verify", "rewards:settlement", "rewards:offer-new"):
+        for name in ("rewards:merchant", "rewards:verify", "rewards:settlement", "rewards:offer-new", "rewards:apply"):
             page(client, name, status=403)
 
 
@@ -277,3 +277,24 @@ def test_administrator_pages_are_for_administrators(client, staff, rich_citizen)
         client.force_login(user)
         for name in ("rewards:manage", "rewards:applications", "rewards:budgets", "rewards:projects"):
             page(client, name, status=403)
+
+
+def test_the_back_office_shows_rewards_read_only_and_masked(client, django_user_model, rich_citizen, offer):
+    coupon = services.claim(rich_citizen, offer.pk)
+    client.force_login(django_user_model.objects.create_superuser("root", password=PASSWORD))
+    html = page(client, "admin:rewards_coupon_changelist")
+    assert coupon.masked_code in html and coupon.code not in html
+    assert "13912345678" not in page(client, "admin:rewards_merchant_change", Merchant.objects.get().pk)
+    page(client, "admin:rewards_offer_add", status=403)
+
+
+def test_an_unpublished_offers_image_is_for_its_merchant_only(client, staff, make_offer, make_merchant):
+    offer = make_offer(publish=False)
+    offer.image.save("shop.png", SimpleUploadedFile("shop.png", codes.qr_png("shop")))
+    url = reverse("rewards:offer-image", args=[offer.pk])
+    assert client.get(url).status_code == 404
+    client.force_login(make_merchant("青禾面馆").applicant)
+    assert client.get(url).status_code == 404
+    client.force_login(staff)
+    assert client.get(url)["Content-Type"] == "image/png"
+    assert url in page(client, "rewards:offer-edit", offer.pk)

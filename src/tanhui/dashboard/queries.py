@@ -6,7 +6,6 @@ cached for SNAPSHOT_SECONDS, so any number of screens refreshing costs one set o
 
 from collections import defaultdict
 from datetime import date, timedelta
-from importlib import import_module
 from typing import NamedTuple
 
 from django.apps import apps
@@ -19,6 +18,7 @@ from tanhui.core.timeutil import local_date
 from tanhui.ingest.models import Reduction
 from tanhui.methodology.models import Scenario
 from tanhui.people.models import Citizen, Consent
+from tanhui.portal.hooks import collect
 
 SNAPSHOT_SECONDS = 60
 TREND_DAYS = 30
@@ -118,12 +118,5 @@ def building_intensity() -> list[dict] | None:
 
 
 def extension_panels() -> dict[str, list]:
-    panels = {}
-    for key, app in EXTENSION_PANELS.items():
-        if apps.is_installed(app):
-            try:
-                module = import_module(f"{app}.dashboard")
-            except ModuleNotFoundError:
-                continue
-            panels[key] = module.figures()
-    return panels
+    offered = collect(EXTENSION_PANELS.values(), "dashboard", "figures")
+    return {key: offered[app] for key, app in EXTENSION_PANELS.items() if app in offered}

@@ -570,8 +570,9 @@ class CitizenScore(models.Model):
 
 
 class ScoreLevel(models.Model):
-    """How many citizens have exactly `points` in `period`: a citizen's rank is one plus the sum over
-    the levels above theirs — as many rows as there are distinct totals, however many citizens."""
+    """How many citizens have exactly `points` in `period`: a citizen's rank is one plus the citizens
+    of the bands above theirs (`ScoreBand`) plus those of the levels above theirs within their band —
+    a sum over a few thousand rows at most, however many citizens."""
 
     period = models.CharField(max_length=11)
     points = models.BigIntegerField()
@@ -582,6 +583,21 @@ class ScoreLevel(models.Model):
 
     def __str__(self):
         return f"{self.period}:{self.points}×{self.citizens}"
+
+
+class ScoreBand(models.Model):
+    """How many citizens have `band * rollups.BAND` to `(band + 1) * rollups.BAND - 1` points in
+    `period`: with the levels inside one's own band, a rank sums at most a few thousand rows."""
+
+    period = models.CharField(max_length=11)
+    band = models.BigIntegerField()
+    citizens = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["period", "band"], name="score_band_period_band")]
+
+    def __str__(self):
+        return f"{self.period}:band {self.band}×{self.citizens}"
 
 
 class GroupScore(models.Model):

@@ -77,9 +77,9 @@ def leaderboard(board: str, scope: str = "week", day: date | None = None, *, off
     rows = (rollups.citizen_board(period, offset=offset, limit=limit) if kind is None
             else rollups.group_board(kind, period, offset=offset, limit=limit))
     mine = None if viewer is None else viewer.pk if kind is None else my_groups(viewer)[board]
-    for row in rows:
-        # public lists: masked names only, no identifiers
-        row["me"] = mine is not None and row.pop("citizen_id" if kind is None else "group_id") == mine
+    for row in rows:  # public lists: masked names only, no identifiers
+        identifier = row.pop("citizen_id" if kind is None else "group_id")
+        row["me"] = mine is not None and identifier == mine
     return {"board": board, "scope": scope, "period": period, "label": rollups.period_label(period),
             "offset": offset, "rows": rows}
 

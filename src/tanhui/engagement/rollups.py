@@ -3,8 +3,9 @@
 Each (citizen, local date, reduction mg, award points) that happens is added to four periods: all
 time, its month, its ISO week and its day. A citizen's row per period holds the period's reductions,
 awards and points (one point per gram of reductions, plus awards); `ScoreLevel` counts the citizens
-at each points total, so a rank is one plus a sum over the distinct totals above, never a count of
-citizens; communities, organisations and districts get the same totals in `GroupScore`.
+at each points total and `ScoreBand` those in each band of BAND totals, so a rank is one plus a sum
+over the bands above and the levels above within one's band — never a count of citizens;
+communities, organisations and districts get the same totals in `GroupScore`.
 
 Upserts return the new totals (`RETURNING`), so the old ones follow without a read and concurrent
 writers cannot miscount levels: each row's update is serialised by the row lock, and level changes
@@ -22,7 +23,7 @@ from tanhui.core.bulk import temp_key_table
 from tanhui.core.pii import mask_name
 from tanhui.core.timeutil import local_date
 from tanhui.core.units import MG_PER_POINT
-from tanhui.engagement.models import CitizenScore, GroupScore, RolledBatch, RollupState, ScoreLevel
+from tanhui.engagement.models import CitizenScore, GroupScore, RolledBatch, RollupState, ScoreBand, ScoreLevel
 from tanhui.ingest.models import Batch, Reduction
 from tanhui.people.models import Citizen, Community, District, Organisation
 
@@ -30,9 +31,11 @@ ALL = "all"
 SCOPES = ("day", "week", "month", "all")
 DAY_RETENTION = 100  # day boards older than this many days are pruned; weeks, months and all time stay
 CHUNK = 1000  # rows per multi-row upsert (5 parameters each: within every SQLite's limit)
+BAND = 256  # points per band: a rank sums the bands above (max points / BAND) and at most BAND levels
 
 CITIZENS = CitizenScore._meta.db_table
 LEVELS = ScoreLevel._meta.db_table
+BANDS = ScoreBand._meta.db_table
 GROUPS = GroupScore._meta.db_table
 Kind = GroupScore.Kind
 
@@ -110,15 +113,19 @@ def _upsert_citizens(rows: list[tuple[tuple[str, int], list[int]]]) -> list[tupl
 
 
 def _upsert_levels(levels: dict[tuple[str, int], int]) -> None:
-    rows = sorted((key, n) for key, n in levels.items() if n)
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start:start + CHUNK]
-        values = ", ".join(["(%s, %s, %s)"] * len(chunk))
-        params = [x for (period, points), n in chunk for x in (period, points, n)]
-        with connection.cursor() as cursor:
-            cursor.execute(f"""INSERT INTO {LEVELS} (period, points, citizens) VALUES {values}
-                               ON CONFLICT (period, points) DO UPDATE
-                               SET citizens = {LEVELS}.citizens + excluded.citizens""", params)  # noqa: S608
+    bands: dict[tuple[str, int], int] = defaultdict(int)
+    for (period, points), n in levels.items():
+        bands[(period, points // BAND)] += n
+    for table, column, counts in ((LEVELS, "points", levels), (BANDS, "band", bands)):
+        rows = sorted((key, n) for key, n in counts.items() if n)
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start:start + CHUNK]
+            values = ", ".join(["(%s, %s, %s)"] * len(chunk))
+            params = [x for (period, value), n in chunk for x in (period, value, n)]
+            with connection.cursor() as cursor:
+                cursor.execute(f"""INSERT INTO {table} (period, {column}, citizens) VALUES {values}
+                                   ON CONFLICT (period, {column}) DO UPDATE
+                                   SET citizens = {table}.citizens + excluded.citizens""", params)  # noqa: S608
 
 
 def _add_to_groups(changed: list[tuple[str, int, int, int, bool]]) -> None:
@@ -205,18 +212,23 @@ def prune(now=None) -> int:
     cutoff = f"d{(local_date(now or timezone.now()) - timedelta(days=DAY_RETENTION)).isoformat()}"
     old = dict(period__startswith="d", period__lt=cutoff)
     deleted = CitizenScore.objects.filter(**old).delete()[0]
-    ScoreLevel.objects.filter(**old).delete()
-    GroupScore.objects.filter(**old).delete()
+    for model in (ScoreLevel, ScoreBand, GroupScore):
+        model.objects.filter(**old).delete()
     ScoreLevel.objects.filter(citizens=0).delete()
+    ScoreBand.objects.filter(citizens=0).delete()
     return deleted
 
 
 # Reading -----------------------------------------------------------------------------------------
 
 def _rank_above(period: str, points: int) -> int:
+    """How many citizens have more than `points` in `period`."""
+    band = points // BAND
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COALESCE(SUM(citizens), 0) FROM {LEVELS} WHERE period = %s AND points > %s",  # noqa: S608
-                       [period, points])
+        cursor.execute(f"""SELECT (SELECT COALESCE(SUM(citizens), 0) FROM {BANDS} WHERE period = %s AND band > %s)
+                                + (SELECT COALESCE(SUM(citizens), 0) FROM {LEVELS}
+                                    WHERE period = %s AND points > %s AND points < %s)""",  # noqa: S608
+                       [period, band, period, points, (band + 1) * BAND])
         return int(cursor.fetchone()[0])
 
 
@@ -249,7 +261,7 @@ def citizen_rank(citizen_id: int, period: str) -> dict | None:
 
 def participants(period: str) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT COALESCE(SUM(citizens), 0) FROM {LEVELS} WHERE period = %s", [period])  # noqa: S608
+        cursor.execute(f"SELECT COALESCE(SUM(citizens), 0) FROM {BANDS} WHERE period = %s", [period])  # noqa: S608
         return int(cursor.fetchone()[0])
 
 

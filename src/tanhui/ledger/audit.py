@@ -153,22 +153,22 @@ def _check_balances(report: Report) -> None:
     """Every balance against the sum of its account's transfers, and the totals against zero."""
     with connection.cursor() as cursor:
         cursor.execute("""
-            SELECT coalesce(a.id, t.account_id), a.points, a.mg_co2e, coalesce(t.points, 0), coalesce(t.mg_co2e, 0)
-              FROM ledger_account a
+            SELECT coalesce(b.id, t.account_id), b.points, b.mg_co2e, coalesce(t.points, 0), coalesce(t.mg_co2e, 0)
+              FROM ledger_balance b
               FULL OUTER JOIN (SELECT account_id, sum(points) AS points, sum(mg_co2e) AS mg_co2e
                                  FROM (SELECT credit_id AS account_id, points, mg_co2e FROM ledger_transfer
                                        UNION ALL
                                        SELECT debit_id, -points, -mg_co2e FROM ledger_transfer) legs
-                                GROUP BY account_id) t ON t.account_id = a.id
-             WHERE a.id IS NULL OR a.points <> coalesce(t.points, 0) OR a.mg_co2e <> coalesce(t.mg_co2e, 0)
+                                GROUP BY account_id) t ON t.account_id = b.id
+             WHERE b.id IS NULL OR b.points <> coalesce(t.points, 0) OR b.mg_co2e <> coalesce(t.mg_co2e, 0)
              ORDER BY 1""")
         for account_id, points, mg, expected_points, expected_mg in cursor.fetchall():
             if points is None:
-                report.problem(f"account #{account_id}: has transfers but no account row")
+                report.problem(f"account #{account_id}: has transfers but no balance row")
             else:
                 report.problem(f"account #{account_id}: its balance is {points} points, {mg} mg; its transfers "
                                f"make {expected_points} points, {expected_mg} mg")
-        cursor.execute("SELECT count(*), coalesce(sum(points), 0), coalesce(sum(mg_co2e), 0) FROM ledger_account")
+        cursor.execute("SELECT count(*), coalesce(sum(points), 0), coalesce(sum(mg_co2e), 0) FROM ledger_balance")
         report.accounts, points, mg = cursor.fetchone()
         if points or mg:
             report.problem(f"the balances sum to {points} points and {mg} mg instead of zero")

@@ -5,7 +5,7 @@ points and mg CO2e, so value can only move, never appear or vanish — the schem
 a one-sided leg. A transaction (one posting, one idempotency key) is one transfer or, rarely, a few
 consecutive ones (`part` 0, 1, …) that repeat its kind and references; its links (reverses,
 settles, expires_at) are on part 0. Rows are written only by `ledger.services` (bulk SQL); database
-triggers (`ledger.schema`) keep the balances on `Account` and refuse updates and deletes.
+triggers (`ledger.schema`) create and move the `Balance` rows and refuse updates and deletes.
 """
 
 from django.db import models
@@ -18,8 +18,9 @@ from tanhui.ledger.chain import GENESIS
 class RowIdField(models.BigAutoField):
     """A BigAutoField that SQLite stores as a plain INTEGER PRIMARY KEY, without AUTOINCREMENT.
 
-    `ledger.services` hands out transfer ids itself (under the write lock), so AUTOINCREMENT's
-    per-row sqlite_sequence update would only slow bulk posting down. PostgreSQL keeps its identity.
+    These ids are always given (transfers: by `ledger.services`, under the write lock; balances: the
+    account's id), so AUTOINCREMENT's per-row sqlite_sequence update would only slow bulk posting
+    down. PostgreSQL keeps its identity.
     """
 
     def db_type_suffix(self, connection):
@@ -27,7 +28,7 @@ class RowIdField(models.BigAutoField):
 
 
 class Account(models.Model):
-    """A holder of points and mg CO2e. Balances are maintained by a database trigger only.
+    """Who holds points and mg CO2e (the amounts are on its `Balance`).
 
     System accounts that most postings touch (issuance, burned, expired, hold) exist in `SHARDS`
     shards with fixed negative ids (see `services.system_account`), so concurrent postings for
@@ -53,18 +54,12 @@ class Account(models.Model):
     code = models.CharField(_("代码"), max_length=64, blank=True,
                             help_text=_("公益项目、活动或商家账户的代码；系统账户为空"))
     shard = models.PositiveSmallIntegerField(_("分片"), default=0)
-    overdraft = models.BooleanField(_("可透支"), default=False,
-                                    help_text=_("仅发行账户：积分与减排量由此铸出"))
-    points = models.BigIntegerField(_("积分"), default=0, editable=False)
-    mg_co2e = models.BigIntegerField(_("减排量（毫克）"), default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         verbose_name = _("账本账户")
         verbose_name_plural = _("账本账户")
         constraints = [
-            models.CheckConstraint(condition=Q(overdraft=True) | Q(points__gte=0, mg_co2e__gte=0),
-                                   name="ledger_account_non_negative"),
             models.CheckConstraint(condition=Q(kind="citizen", citizen__isnull=False)
                                    | (~Q(kind="citizen") & Q(citizen__isnull=True)),
                                    name="ledger_account_citizen_kind"),
@@ -74,6 +69,28 @@ class Account(models.Model):
 
     def __str__(self):
         return f"{self.kind}:{self.code or self.citizen_id or self.shard} #{self.pk}"
+
+
+class Balance(models.Model):
+    """An account's balance, kept by the database alone: a trigger creates it with the account (id =
+    the account's id) and every transfer moves it. Only issuance may go below zero — that is where
+    points and reductions are minted. A narrow row of its own, so moving it is cheap."""
+
+    id = RowIdField(primary_key=True)
+    points = models.BigIntegerField(_("积分"), default=0)
+    mg_co2e = models.BigIntegerField(_("减排量（毫克）"), default=0)
+    overdraft = models.BooleanField(_("可透支"), default=False)
+
+    class Meta:
+        verbose_name = _("余额")
+        verbose_name_plural = _("余额")
+        constraints = [
+            models.CheckConstraint(condition=Q(overdraft=True) | Q(points__gte=0, mg_co2e__gte=0),
+                                   name="ledger_balance_non_negative"),
+        ]
+
+    def __str__(self):
+        return f"#{self.pk}: {self.points} points, {self.mg_co2e} mg"
 
 
 class Transfer(models.Model):

@@ -9,7 +9,7 @@ each checked, and its legs paired into transfers, when it was made (`TxSpec`):
     raises `idempotency_conflict` if not;
  4. check the balances, then lock the partitions' chain heads, hand out ids (so ids rise along every
     chain), hash, and insert the transfers in bulk (executemany / COPY). The database trigger moves
-    the balances and the accounts' CHECK refuses any overdraft — the guarantee behind step 4's check.
+    the balances and their CHECK refuses any overdraft — the guarantee behind step 4's check.
 
 Everything refused is refused before anything is written, so a caller's transaction stays usable
 after a `DomainError`. Posting joins the caller's `transaction.atomic()` without a savepoint (on
@@ -34,7 +34,7 @@ from tanhui.core.bulk import insert_rows
 from tanhui.core.errors import Conflict, DomainError
 from tanhui.core.timeutil import SHANGHAI, local_date
 from tanhui.ledger.chain import SEPARATOR, as_utc, microseconds, transfer_hash
-from tanhui.ledger.models import Account, Chain, Transfer
+from tanhui.ledger.models import Account, Balance, Chain, Transfer
 from tanhui.ledger.schema import ID_BLOCK
 from tanhui.people.models import Citizen
 
@@ -141,11 +141,9 @@ def system_account(kind: str, shard: int = 0) -> int:
 
 
 def _create_system_accounts() -> None:
-    Account.objects.bulk_create(
-        [Account(id=system_account(kind, shard), kind=kind, shard=shard,
-                 overdraft=kind == AccountKind.ISSUANCE)
-         for kind in SYSTEM_KINDS for shard in range(SHARDS if kind in SHARDED else 1)],
-        ignore_conflicts=True)
+    Account.objects.bulk_create([Account(id=system_account(kind, shard), kind=kind, shard=shard)
+                                 for kind in SYSTEM_KINDS for shard in range(SHARDS if kind in SHARDED else 1)],
+                                ignore_conflicts=True)
 
 
 def citizen_accounts(citizen_ids: Iterable[int]) -> dict[int, int]:
@@ -183,7 +181,7 @@ def named_account(kind: str, code: str, *, organisation_id: int | None = None) -
 
 
 def balance(account_id: int) -> dict[str, int]:
-    row = Account.objects.filter(pk=account_id).values(*ASSETS).first()
+    row = Balance.objects.filter(pk=account_id).values(*ASSETS).first()
     if row is None:
         raise DomainError("unknown_account", "账户不存在", status=404)
     return row
@@ -334,15 +332,16 @@ def _lock_accounts(account_ids: list[int], givers: set[int]) -> dict[int, list[i
         raise DomainError("unknown_account", f"账户不存在：{sorted(set(account_ids) - found)[:5]}")
     condition, params = _in("id", sorted(givers))
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, points, mg_co2e FROM ledger_account WHERE {condition} AND NOT overdraft",  # noqa: S608
+        cursor.execute(f"SELECT id, points, mg_co2e FROM ledger_balance WHERE {condition} AND NOT overdraft",  # noqa: S608
                        params)
         return {account: [points, mg] for account, points, mg in cursor.fetchall()}
 
 
 def _lock(account_ids: list[int]) -> int:
-    """Locks the accounts that exist (PostgreSQL; SQLite's write lock is already held); how many."""
+    """Locks the balances of the accounts that exist (PostgreSQL; SQLite's write lock is already
+    held); returns how many exist."""
     condition, params = _in("id", account_ids)
-    rows = f"SELECT id FROM ledger_account WHERE {condition}"  # noqa: S608
+    rows = f"SELECT id FROM ledger_balance WHERE {condition}"  # noqa: S608
     if connection.vendor == "postgresql":
         rows += " ORDER BY id FOR NO KEY UPDATE"
     with connection.cursor() as cursor:
@@ -477,7 +476,7 @@ _REFUSALS = (  # a database refusal that a concurrent writer can still cause →
     ("idempotency_key", Conflict, "idempotency_conflict", "幂等键已用于内容不同的交易"),
     ("reverses_id", Conflict, "already_reversed", "该交易已冲正"),
     ("settles_id", Conflict, "already_settled", "该冻结已了结"),
-    ("ledger_account_non_negative", Conflict, "insufficient_balance", "余额不足"),
+    ("ledger_balance_non_negative", Conflict, "insufficient_balance", "余额不足"),
 )
 
 

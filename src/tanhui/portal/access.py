@@ -15,7 +15,7 @@ from tanhui.people.models import User
 
 
 def is_admin(user) -> bool:
-    return user.is_authenticated and user.is_active and (user.role == User.Role.ADMIN or user.is_superuser)
+    return user.is_authenticated and user.has_role(User.Role.ADMIN)
 
 
 def provider_of(user) -> Provider | None:

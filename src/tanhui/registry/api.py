@@ -362,19 +362,10 @@ def issue(request, pk: int):
 
 # Holdings ----------------------------------------------------------------------------------------
 
-def _acting_account(user):
-    if access.is_admin(user):
-        return services.pool_account()
-    organisation = access.holder_org(user)
-    if organisation is None:
-        raise NotAllowed("not_account_holder", "仅限主管部门与企业账户")
-    return services.account_for(organisation)
-
-
 @router.get("/account", response=AccountOut, auth=django_auth)
 def my_account(request):
     """The pool (administrators) or the user's organisation's account, with its serial blocks."""
-    holding = _acting_account(request.user)
+    holding = services.acting_account(request.user)
     view = queries.account_view(holding)
     return AccountOut(account=holding.pk, holder=str(holding), active_tonnes=view["active_tonnes"],
                       blocks=[BlockOut(serial=b.serial, tonnes=b.tonnes, retired=b.retirement_id is not None)
@@ -390,7 +381,7 @@ def listings(request):
 
 @router.post("/listings", response={201: ListingOut}, auth=django_auth)
 def create_listing(request, payload: ListingIn):
-    listing = services.create_listing(request.user, _acting_account(request.user), tonnes=payload.tonnes,
+    listing = services.create_listing(request.user, services.acting_account(request.user), tonnes=payload.tonnes,
                                       price_fen_per_tonne=payload.price_fen_per_tonne, note=payload.note)
     return Status(201, ListingOut(id=listing.pk, seller=str(listing.seller), remaining=listing.remaining,
                                   price_fen_per_tonne=listing.price_fen_per_tonne))
@@ -409,7 +400,7 @@ def buy(request, pk: int, payload: BuyIn):
 
 @router.post("/transfers", response={201: TransferOut}, auth=django_auth)
 def transfer(request, payload: TransferIn):
-    source = _acting_account(request.user)
+    source = services.acting_account(request.user)
     target = services.account_for(get_object_or_404(Organisation, pk=payload.to_organisation_id))
     serials = services.parse_serial(payload.serial) if payload.serial else None
     return Status(201, _transfer_out(services.transfer(request.user, source, target, tonnes=payload.tonnes,
@@ -421,6 +412,6 @@ def transfer(request, payload: TransferIn):
 def retire(request, payload: RetireIn):
     data = payload.dict()
     serial = data.pop("serial")
-    retirement = services.retire(request.user, _acting_account(request.user),
+    retirement = services.retire(request.user, services.acting_account(request.user),
                                  serials=services.parse_serial(serial) if serial else None, **data)
     return Status(201, certificate(request, retirement.certificate_no))

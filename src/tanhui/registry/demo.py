@@ -125,6 +125,7 @@ def _individual(users: dict, now: datetime) -> IssuanceRequest | None:
         return request  # the notice is still running
     services.approve(verifier, request, statement="抽样核查未发现重大不符合，同意按申请量签发。", now=decided)
     services.issue(admin, request, now=decided + timedelta(hours=1))
+    request.refresh_from_db()
     return request
 
 
@@ -134,7 +135,7 @@ def _trade(users: dict, request: IssuanceRequest) -> list[str]:
     when = request.issued_at + timedelta(hours=2)
     listing = services.create_listing(admin, services.pool_account(), tonnes=tonnes, price_fen_per_tonne=PRICE_FEN,
                                       note="市民低碳出行减排量（汇总）", now=when)
-    bought = max(1, tonnes // 2)
+    bought = max(min(2, tonnes), tonnes // 2)
     services.buy(buyer, listing, bought, now=when + timedelta(hours=1))
     account = services.account_for(buyer.organisation)
     certificates = [services.retire(buyer, account, purpose="event_neutrality", beneficiary="2026 云澜国际马拉松组委会",

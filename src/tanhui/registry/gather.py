@@ -61,12 +61,11 @@ def _one(sql: str, params: list) -> tuple:
 def eligible_totals(selection: Selection) -> dict:
     """What a request would gather now, and what consent and flags keep out."""
     base, params = selection.where()
-    sql = f"""SELECT CAST(coalesce(sum(CASE WHEN ok THEN mg ELSE 0 END), 0) AS bigint),
-                     CAST(coalesce(sum(CASE WHEN ok THEN 1 ELSE 0 END), 0) AS bigint),
+    sql = f"""SELECT CAST(coalesce(sum(CASE WHEN consented AND NOT flagged THEN mg ELSE 0 END), 0) AS bigint),
+                     CAST(coalesce(sum(CASE WHEN consented AND NOT flagged THEN 1 ELSE 0 END), 0) AS bigint),
                      CAST(coalesce(sum(CASE WHEN NOT consented THEN 1 ELSE 0 END), 0) AS bigint),
                      CAST(coalesce(sum(CASE WHEN consented AND flagged THEN 1 ELSE 0 END), 0) AS bigint)
-                FROM (SELECT r.reduction_mg AS mg, {CONSENTED} AS consented, ({FLAGGED}) AS flagged,
-                             ({CONSENTED} AND NOT ({FLAGGED})) AS ok
+                FROM (SELECT r.reduction_mg AS mg, {CONSENTED} AS consented, ({FLAGGED}) AS flagged
                         FROM {R} r WHERE {base}) e"""  # noqa: S608 - table names and fixed fragments
     mg, records, no_consent, flagged = _one(sql, params)
     return {"mg": mg, "records": records, "without_market_consent": no_consent, "flagged": flagged}
@@ -94,14 +93,25 @@ def gathered_totals(request_id: int) -> tuple[int, int, int]:
     return _one(sql, [request_id])
 
 
-def grouped(request_id: int, column: str) -> list[tuple]:
-    """(value, records, mg, citizens) per value of a reduction column, for the report."""
-    sql = f"""SELECT r.{column}, count(*), CAST(sum(r.reduction_mg) AS bigint), count(DISTINCT r.citizen_id)
+def breakdown(request_id: int) -> list[tuple]:
+    """(scenario, methodology version, factor version, local date, records, mg) of a request's
+    reductions, for the report's tables."""
+    sql = f"""SELECT r.scenario_id, r.methodology_version_id, r.factor_version_id, r.local_date, count(*),
+                     CAST(sum(r.reduction_mg) AS bigint)
                 FROM {ITEMS} i JOIN {R} r ON r.id = i.reduction_id WHERE i.request_id = %s
-               GROUP BY r.{column} ORDER BY r.{column}"""  # noqa: S608 - a fixed column name
+               GROUP BY r.scenario_id, r.methodology_version_id, r.factor_version_id, r.local_date"""  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, [request_id])
         return cursor.fetchall()
+
+
+def citizens_by_scenario(request_id: int) -> dict[int, int]:
+    sql = f"""SELECT r.scenario_id, count(DISTINCT r.citizen_id)
+                FROM {ITEMS} i JOIN {R} r ON r.id = i.reduction_id WHERE i.request_id = %s
+               GROUP BY r.scenario_id"""  # noqa: S608 - table names
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [request_id])
+        return dict(cursor.fetchall())
 
 
 def gather_monitoring(request_id: int, project_id: int, period_start, period_end, tonnes: int) -> int:

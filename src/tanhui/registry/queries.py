@@ -128,6 +128,7 @@ def account_view(account: HoldingAccount) -> dict:
         "active": [b for b in blocks.filter(retirement__isnull=True).order_by("request_id", "first")],
         "retired": [b for b in blocks.filter(retirement__isnull=False).order_by("-retirement_id", "first")],
         "active_tonnes": blocks.filter(retirement__isnull=True).aggregate(t=TONNES)["t"] or 0,
+        "retired_tonnes": blocks.filter(retirement__isnull=False).aggregate(t=TONNES)["t"] or 0,
         "transfers": transfers[:50],
         "retirements": account.retirements.order_by("-pk")[:50],
         "listings": account.listings.order_by("-pk")[:20],

@@ -259,23 +259,27 @@ def _finish_preparation(head, request: IssuanceRequest, now: datetime, extra: di
 
 
 def _individual_summary(request_id: int) -> dict:
+    """The report's tables: records and mg by scenario, month, methodology and factor version."""
     scenarios = {s.pk: s for s in Scenario.objects.all()}
     versions = {v.pk: v for v in MethodologyVersion.objects.select_related("methodology")}
     factors = {v.pk: v for v in FactorVersion.objects.select_related("factor")}
-    months: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for day, records, mg, _ in gather.grouped(request_id, "local_date"):
-        months[str(day)[:7]][0] += records
-        months[str(day)[:7]][1] += mg
+    totals = {key: defaultdict(lambda: [0, 0]) for key in ("scenario", "month", "version", "factor")}
+    for scenario, version, factor, day, records, mg in gather.breakdown(request_id):
+        for key, value in (("scenario", scenario), ("month", str(day)[:7]), ("version", version),
+                           ("factor", factor)):
+            totals[key][value][0] += records
+            totals[key][value][1] += mg
+    citizens = gather.citizens_by_scenario(request_id)
     return {
-        "by_scenario": [[f"{scenarios[k].name} ({scenarios[k].code})", n, c, mg]
-                        for k, n, mg, c in gather.grouped(request_id, "scenario_id")],
-        "by_month": [[month, n, mg] for month, (n, mg) in sorted(months.items())],
+        "by_scenario": [[f"{scenarios[k].name} ({scenarios[k].code})", n, citizens[k], mg]
+                        for k, (n, mg) in sorted(totals["scenario"].items())],
+        "by_month": [[month, n, mg] for month, (n, mg) in sorted(totals["month"].items())],
         "methodology_versions": [[f"{versions[k].methodology.code} v{versions[k].number}",
                                   versions[k].methodology.basis, n, mg]
-                                 for k, n, mg, _ in gather.grouped(request_id, "methodology_version_id")],
+                                 for k, (n, mg) in sorted(totals["version"].items())],
         "factor_versions": [[f"{factors[k].factor.code} v{factors[k].number}",
                              f"{factors[k].value} {factors[k].factor.unit}", factors[k].source, mg]
-                            for k, n, mg, _ in gather.grouped(request_id, "factor_version_id")],
+                            for k, (_, mg) in sorted(totals["factor"].items())],
     }
 
 
@@ -498,6 +502,16 @@ def pool_account() -> HoldingAccount:
 def account_for(organisation: Organisation) -> HoldingAccount:
     return HoldingAccount.objects.get_or_create(kind=HoldingAccount.Kind.ORGANISATION,
                                                 organisation=organisation)[0]
+
+
+def acting_account(user) -> HoldingAccount:
+    """The account a user acts for: the pool for administrators, else their organisation's."""
+    if access.is_admin(user):
+        return pool_account()
+    organisation = access.holder_org(user)
+    if organisation is None:
+        raise NotAllowed("not_account_holder", "仅限主管部门与企业账户")
+    return account_for(organisation)
 
 
 def active_tonnes(account: HoldingAccount) -> int:

@@ -65,11 +65,6 @@ holder_page = _role_page(lambda user: access.is_admin(user) or access.holder_org
                          "仅限主管部门、企业与机构用户")
 
 
-def _acting_account(user):
-    """The account a holder acts for: the pool for administrators, else their organisation's."""
-    return services.pool_account() if access.is_admin(user) else services.account_for(access.holder_org(user))
-
-
 class Actions:
     """The forms of one page. A POST names its form in `action`; a valid form runs its service
     call, a refusal becomes a form error, and success redirects (post/redirect/get)."""
@@ -420,7 +415,7 @@ def verify_project(request, pk: int):
 @holder_page
 def account(request):
     user = request.user
-    holding = _acting_account(user)
+    holding = services.acting_account(user)
     actions = Actions(request)
     actions.form("listing", f.ListingForm, lambda d: services.create_listing(
         user, holding, tonnes=d["tonnes"], price_fen_per_tonne=d["price"], note=d["note"]), _("已挂牌。"))

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from tanhui.core.errors import DomainError
 from tanhui.core.timeutil import local_date
-from tanhui.ledger.models import Account
+from tanhui.ledger.models import Account, Balance
 from tanhui.people.models import Citizen, District, User
 from tanhui.rewards import services
 from tanhui.rewards.models import Category, CharityProject, Coupon, Donation, FundingBudget, Merchant, Offer
@@ -143,12 +143,14 @@ def _activity(offers: list[Offer], projects: list[CharityProject], merchants: li
 
 def _claim_and_donate(offers: list[Offer], projects: list[CharityProject], merchants: list[Merchant]) -> None:
     rng = random.Random("rewards-demo-activity")
-    ids = list(Account.objects.filter(kind=Account.Kind.CITIZEN, points__gte=1000).order_by("-points", "pk")
-               .values_list("citizen_id", flat=True)[:CLAIMING_CITIZENS])
-    citizens = Citizen.objects.in_bulk(ids)
+    citizen_accounts = Account.objects.filter(kind=Account.Kind.CITIZEN).values("pk")
+    richest = list(Balance.objects.filter(points__gte=1000, pk__in=citizen_accounts).order_by("-points", "pk")
+                   .values_list("pk", flat=True)[:CLAIMING_CITIZENS])
+    by_account = {c.ledger_account.pk: c for c in Citizen.objects.filter(ledger_account__in=richest)
+                  .select_related("ledger_account")}
+    citizens = [by_account[pk] for pk in richest]
     staff = {m.organisation_id: m.applicant for m in merchants}
-    for n, citizen_id in enumerate(ids):
-        citizen = citizens[citizen_id]
+    for n, citizen in enumerate(citizens):
         for k, offer in enumerate(rng.sample(offers, min(2, len(offers)))):
             try:
                 coupon = services.claim(citizen, offer.pk, request_key=f"demo-{k}")

@@ -54,7 +54,8 @@ class OfferForm(forms.ModelForm):
         fields = ["title", "description", "image", "category", "points_price", "stock", "per_citizen_limit",
                   "valid_from", "valid_until", "coupon_days", "districts", "funding", "funded_points"]
         widgets = {"valid_from": DateInput, "valid_until": DateInput, "districts": forms.CheckboxSelectMultiple,
-                   "description": forms.Textarea(attrs={"rows": 4})}
+                   "description": forms.Textarea(attrs={"rows": 4}),
+                   "image": forms.FileInput}  # the current image is shown by the page (media is not served)
         help_texts = {"funding": _("可选：由活动预算为每张券支付部分积分"),
                       "funded_points": _("不超过该预算的每券上限，且少于所需积分")}
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 from tanhui.core.errors import Conflict, DomainError, NotAllowed
 from tanhui.core.timeutil import SHANGHAI, local_date
 from tanhui.ledger import services as ledger
-from tanhui.ledger.models import Account
+from tanhui.ledger.models import Account, Balance
 from tanhui.people.models import Citizen, District, Organisation, User
 from tanhui.people.phones import normalise_phone
 from tanhui.rewards import codes
@@ -312,11 +312,10 @@ def _check_claimable(offer: Offer, citizen: Citizen, today: date) -> None:
 
 
 def _reserve(coupon: Coupon, account: int, budget: FundingBudget | None) -> None:
+    """Reserves the budget's share (if any), then the citizen's."""
     key = f"{COUPON_REF}:{coupon.pk}"
-    holds = {account: coupon.citizen_points}
     if coupon.funded_points:
-        holds[budget.account_id] = coupon.funded_points
-        _lock_accounts([a for acc in holds for a in (acc, _hold_of(acc))])
+        _lock_accounts([account, _hold_of(account), budget.account_id, _hold_of(budget.account_id)])
         try:
             coupon.funding_reservation_id = ledger.reserve(
                 budget.account_id, coupon.funded_points, idempotency_key=f"{key}:funding",
@@ -341,9 +340,9 @@ def _burned_of(account_id: int) -> int:
 
 
 def _lock_accounts(account_ids: list[int]) -> None:
-    """Locks ledger accounts in id order, the ledger's own lock order (see the module docstring).
-    Only a lock: the rows are written by the ledger alone."""
-    list(Account.objects.select_for_update(no_key=True).filter(pk__in=set(account_ids)).order_by("pk")
+    """Locks the accounts' balance rows in id order, as the ledger does for one batch (see the module
+    docstring). Only a lock: the rows are written by the ledger alone."""
+    list(Balance.objects.select_for_update(no_key=True).filter(pk__in=set(account_ids)).order_by("pk")
          .values_list("pk", flat=True))
 
 
@@ -352,6 +351,8 @@ def _reservations(coupon: Coupon) -> list[int]:
 
 
 def _lock_for_settling(coupon: Coupon, to_burned: bool) -> None:
+    """Before posting (to burned) or voiding (back to their accounts) a funded coupon's two
+    reservations: every account the two settlements touch."""
     if coupon.funded_points:
         budget_account = coupon.offer.funding.account_id
         account = ledger.account_of(coupon.citizen_id)

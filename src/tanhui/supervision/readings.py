@@ -48,6 +48,7 @@ REGISTER_LIMIT = 2**40  # above any reading, for the running maximum below
 PARTITIONS = 64
 GROUP_ROWS = 2_000_000
 CHUNK_ROWS = 200_000
+NULL_INT = pa.scalar(None, pa.int64())
 _SOURCES = {
     ".csv": "read_csv({}, all_varchar=true, header=true, null_padding=true)",
     ".jsonl": "read_json({}, format='newline_delimited', records=true, union_by_name=true)",
@@ -294,7 +295,7 @@ def judge_rows(rows: pa.Table, batch_id: int, codes: dict[int, str]) -> Group:
     segment = pc.multiply(pc.cumulative_sum(pc.cast(pc.or_kleene(first, reset), pa.int64())), REGISTER_LIMIT)
     running = pc.cumulative_max(pc.if_else(cumulative, pc.add(segment, v), segment))
     prev_max = pc.subtract(_shift(running), segment)
-    counted = pc.if_else(pc.or_kleene(first, reset), pc.if_else(first, pa.scalar(None, pa.int64()), v),
+    counted = pc.if_else(pc.or_kleene(first, reset), pc.if_else(first, NULL_INT, v),
                          pc.subtract(v, prev_max))
     value = pc.if_else(cumulative, counted, v)
     in_order = pc.or_kleene(pc.is_null(c["last_ts"]), pc.greater(t, c["last_ts"]))
@@ -324,15 +325,14 @@ def _group(rows: pa.Table, batch_id: int, codes: dict[int, str], rejected: list[
     c = _arrays(rows)
     meter, t, last_ts = c["meter_id"], c["t"], c["last_ts"]
     readings = pa.table({"meter_id": meter, "ts": t, "value_milli": c["value"],
-                         "register_milli": pc.if_else(c["cumulative"], c["v"], pa.scalar(None, pa.int64())),
+                         "register_milli": pc.if_else(c["cumulative"], c["v"], NULL_INT),
                          "batch_id": pa.repeat(pa.scalar(batch_id, pa.int64()), len(rows))})
-    nothing = pa.scalar(None, pa.int64())
     daily = _sum(meter, _bucket(t, 86400, SHANGHAI_OFFSET_S), _bucket(last_ts, 86400, SHANGHAI_OFFSET_S), c["value"])
     days = pc.min_max(daily.column("bucket")).as_py()
     daily = daily.set_column(1, "bucket", pc.cast(pc.cast(daily.column("bucket"), pa.int32()).cast(pa.date32()),
                                                  pa.string()))
     hourly = _sum(meter, pc.multiply(_bucket(t, 3600), 3600), pc.multiply(_bucket(last_ts, 3600), 3600),
-                  pc.if_else(pc.less_equal(c["interval_s"], 3600), c["value"], nothing))
+                  pc.if_else(pc.less_equal(c["interval_s"], 3600), c["value"], NULL_INT))
     flags = _pick(rows, pc.or_kleene(c["reset"], pc.greater(c["missing"], 0)),
                   ["seq", "meter_id", "t", "v", "reset", "prev_v", "missing"])
     issues = [_issue(batch_id, codes, seq, m, ts, v, reason, True, "") for seq, m, ts, v, reason in rejected]

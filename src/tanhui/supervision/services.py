@@ -159,7 +159,7 @@ def import_readings(source: Path | pa.Table, *, actor=None, source_kind: str = R
             for meter_id, first, last in delivery.late():
                 delivery.add_stored(meter_id, list(Reading.objects.filter(
                     meter_id=meter_id, ts__gte=first, ts__lte=last).values_list("ts", flat=True)))
-            summary = _store(delivery, readings.NullProgress() if progress is None else progress)
+            summary = _store(delivery, readings.NullProgress() if progress is None else progress, local_date(now))
             ReadingBatch.objects.filter(pk=batch.pk).update(status=ReadingBatch.Status.DONE, finished_at=timezone.now(),
                                                             **summary)
     except Exception as exc:
@@ -181,7 +181,7 @@ def import_reading_upload(upload, actor, source_kind: str) -> ReadingBatch:
         return import_readings(path, actor=actor, source_kind=source_kind, filename=upload.name)
 
 
-def _store(delivery: readings.Delivery, progress) -> dict:
+def _store(delivery: readings.Delivery, progress, today: date) -> dict:
     """Writes the judged groups, moves the meters on, recomputes emissions and checks caps."""
     reasons, flags, state, meter_ids, days = Counter(), Counter(), [], [], []
     for group in delivery.groups():
@@ -197,7 +197,7 @@ def _store(delivery: readings.Delivery, progress) -> dict:
     if days:
         recompute_emissions(meter_ids, min(days), max(days))
         building_ids = Meter.objects.filter(pk__in=meter_ids).values_list("building_id", flat=True)
-        check_caps(set(building_ids), range(min(days).year, max(days).year + 1), local_date(timezone.now()))
+        check_caps(set(building_ids), range(min(days).year, max(days).year + 1), today)
     return {"readings": total, "accepted": total - sum(reasons.values()), "rejected": sum(reasons.values()),
             "rejected_by_reason": dict(sorted(reasons.items())), "resets": flags["resets"], "gaps": flags["gaps"],
             "missing_intervals": flags["missing"]}

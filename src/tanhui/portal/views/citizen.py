@@ -19,8 +19,16 @@ from tanhui.people.models import Binding, Consent
 from tanhui.portal import queries
 from tanhui.portal.access import citizen_page
 from tanhui.portal.forms import BindForm, CloseAccountForm, GrantForm
+from tanhui.portal.hooks import collect
 
 CALENDAR_DAYS = 365
+CHART_MONTHS = 12
+CERTIFICATE_APPS = ("tanhui.engagement", "tanhui.registry", "tanhui.rewards")
+
+
+def grams(mg: int) -> float:
+    """Charts show grams CO2e: a citizen's day is grams, not tonnes (display only)."""
+    return mg / 1000
 
 
 @citizen_page
@@ -28,7 +36,7 @@ def home(request, citizen):
     today = queries.today()
     first = today - timedelta(days=CALENDAR_DAYS - 1)
     calendar = {"range": [first.isoformat(), today.isoformat()],
-                "days": [[day.isoformat(), mg / 1000] for day, mg in queries.daily_totals(citizen, first, today)]}
+                "days": [[day.isoformat(), grams(mg)] for day, mg in queries.daily_totals(citizen, first, today)]}
     return render(request, "portal/citizen/home.html", {
         "citizen": citizen, "summary": citizen_summary(citizen.pk),
         "today_mg": queries.reduction_between(citizen, today, today),
@@ -42,10 +50,11 @@ def statement(request, citizen):
     summary = citizen_summary(citizen.pk)
     names = queries.scenario_names()
     months = queries.monthly_totals(citizen)
-    chart = {"categories": [m["month"].strftime("%Y-%m") for m in months[-12:]],
-             "series": [{"name": names.get(code, code), "data": [m["by_scenario"].get(code, 0) / 1000
-                                                                 for m in months[-12:]]}
-                        for code in sorted({c for m in months[-12:] for c in m["by_scenario"]})]}
+    recent = months[-CHART_MONTHS:]
+    codes = sorted({code for m in recent for code in m["by_scenario"]})
+    chart = {"categories": [m["month"].strftime("%Y-%m") for m in recent],
+             "series": [{"name": names.get(code, code), "data": [grams(m["by_scenario"].get(code, 0)) for m in recent]}
+                        for code in codes]}
     by_scenario = [(names.get(code, code), totals) for code, totals in summary["by_scenario"].items()]
     return render(request, "portal/citizen/statement.html", {
         "summary": summary, "by_scenario": by_scenario, "months": months[::-1], "chart": chart})
@@ -59,7 +68,7 @@ def statement_month(request, citizen, year: int, month: int):
     for day in days:
         day["scenarios"] = [names.get(code, code) for code in sorted(day["by_scenario"])]
     chart = {"categories": [d["day"].strftime("%m-%d") for d in days],
-             "series": [{"name": _("减排量"), "data": [d["mg"] / 1000 for d in days]}]}
+             "series": [{"name": _("减排量"), "data": [grams(d["mg"]) for d in days]}]}
     previous = first - timedelta(days=1)
     following = (first + timedelta(days=32)).replace(day=1)
     return render(request, "portal/citizen/month.html", {
@@ -92,11 +101,10 @@ def data(request, citizen):
 def _data_page(request, citizen, bind_form=None, failed_grant=None, status=200):
     """The bindings and authorisations page; a form that failed validation is shown with its errors."""
     consents = {c.scenario_id: c for c in citizen.consents.filter(revoked_at__isnull=True)}
-    scenarios = []
-    for scenario in Scenario.objects.order_by("id"):
-        form = failed_grant[1] if failed_grant and failed_grant[0] == scenario.code else GrantForm(
-            prefix=scenario.code)
-        scenarios.append({"scenario": scenario, "consent": consents.get(scenario.pk), "form": form})
+    failed_code, failed_form = failed_grant or (None, None)
+    scenarios = [{"scenario": scenario, "consent": consents.get(scenario.pk),
+                  "form": failed_form if scenario.code == failed_code else GrantForm(prefix=scenario.code)}
+                 for scenario in Scenario.objects.order_by("id")]
     return render(request, "portal/citizen/data.html", {
         "bindings": citizen.bindings.filter(unbound_at__isnull=True).select_related("provider")
                                     .order_by("bound_at"),
@@ -112,7 +120,7 @@ def bind(request, citizen):
     form = BindForm(request.POST)
     if form.is_valid():
         try:
-            services.bind(citizen, form.cleaned_data["provider"], form.cleaned_data["external_user_id"].strip())
+            services.bind(citizen, form.cleaned_data["provider"], form.cleaned_data["external_user_id"])
         except DomainError as exc:
             form.add_error("external_user_id", exc.message)
         else:
@@ -166,5 +174,9 @@ def close(request, citizen):
 
 @citizen_page
 def certificates(request, citizen):
-    """Nothing issues certificates yet (the registry is still to come): the page says so."""
-    return render(request, "portal/citizen/certificates.html")
+    """The citizen's certificates from every app that issues them: such an app offers
+    `certificates.for_citizen(citizen)` → [{"title", "number", "issued_on", "url"}]."""
+    offered = collect(CERTIFICATE_APPS, "certificates", "for_citizen", citizen)
+    return render(request, "portal/citizen/certificates.html", {
+        "certificates": sorted((c for found in offered.values() for c in found), key=lambda c: c["issued_on"],
+                               reverse=True)})

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_POST
 from tanhui.core.errors import DomainError
 from tanhui.people.api import current_citizen
 from tanhui.people.models import District
-from tanhui.portal.access import citizen_page
+from tanhui.portal.access import citizen_page, is_admin
 from tanhui.rewards import codes, services
 from tanhui.rewards.forms import IMAGE_TYPES, DonateForm
 from tanhui.rewards.models import Category, CharityProject, Coupon, Offer
@@ -60,7 +60,13 @@ def offer(request, pk: int):
 
 
 def offer_image(request, pk: int):
+    """Published offers' images are public; a draft's or withdrawn offer's only for its merchant's
+    staff and administrators."""
     the_offer = get_object_or_404(Offer.objects.exclude(image=""), pk=pk)
+    merchant = services.merchant_of(request.user)
+    if the_offer.status != Offer.Status.PUBLISHED and not (
+            is_admin(request.user) or merchant and merchant.organisation_id == the_offer.merchant_id):
+        raise Http404
     kind, _encoding = mimetypes.guess_type(the_offer.image.name)
     if kind not in IMAGE_TYPES.values():
         raise Http404

@@ -91,12 +91,16 @@
     var list = root.querySelector('[data-figures="' + name + '"]');
     showPanel(name, Boolean(figures && figures.length));
     if (!list || !figures) { return; }
-    list.replaceChildren.apply(list, figures.flatMap(function (f) {
+    list.replaceChildren.apply(list, figures.map(function (f) {
+      var item = document.createElement("div");
       var dt = document.createElement("dt");
       var dd = document.createElement("dd");
+      var unit = document.createElement("small");
       dt.textContent = f.label;
-      dd.textContent = f.value + " " + (f.unit || "");
-      return [dt, dd];
+      unit.textContent = f.unit || "";
+      dd.append(f.value + " ", unit);
+      item.append(dt, dd);
+      return item;
     }));
   }
 
