@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "tanhui.ingest",
     "tanhui.synth",
     "tanhui.supervision",
+    "tanhui.portal",
     "tanhui.dashboard",
     "tanhui.rewards",
     "tanhui.engagement",
@@ -52,6 +53,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "tanhui.portal.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "tanhui.urls"
@@ -108,6 +110,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = HOME / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_URL = "media/"

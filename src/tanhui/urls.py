@@ -16,6 +16,7 @@ urlpatterns += i18n_patterns(
     path("rewards/", include("tanhui.rewards.urls")),
     path("engagement/", include("tanhui.engagement.urls")),
     path("registry/", include("tanhui.registry.urls")),
+    path("", include("tanhui.portal.urls")),
     path("", include("tanhui.people.urls")),
     prefix_default_language=False,
 )

@@ -6,11 +6,13 @@ working days of notice end on Wednesday 2026-06-10 and AFTER is the day after.
 """
 
 import csv
+import json
 from datetime import date, datetime, time, timedelta
 from types import SimpleNamespace
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
 
 from tanhui.core.timeutil import SHANGHAI
 from tanhui.methodology.models import MethodologyVersion, Scenario
@@ -163,3 +165,16 @@ def issued(users, citizens, ingest_trips, prepare):
     request = prepare()
     to_verified(users, request)
     return request, services.issue(users.admin, request, now=AFTER)
+
+
+def api(user, method: str, path: str, body=None) -> tuple[int, object]:
+    """Calls /api/v1/registry<path> as `user` (None: anonymous); returns (status, JSON)."""
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    if method == "get":
+        response = client.get(f"/api/v1/registry{path}")
+    else:
+        response = getattr(client, method)(f"/api/v1/registry{path}", data=json.dumps(body or {}),
+                                           content_type="application/json")
+    return response.status_code, response.json()

@@ -14,7 +14,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from tanhui.methodology.models import MethodologyVersion, Scenario
-from tanhui.registry import audit, services
+from tanhui.registry import audit, dashboard, services
 from tanhui.registry.models import Exclusion, IssuanceRequest, MonitoringEntry, Project
 from tests.registry.conftest import AFTER, may_days
 
@@ -60,6 +60,7 @@ def test_public_registry_pages_and_exports(retired, client):
     issuances = client.get("/registry/export/issuances.json").json()["issuances"]
     assert issuances[0]["serials"] == f"CN-SZ-CGSP-{request.pk}-2026-1-2"
     assert client.get("/registry/export/secrets.json").status_code == 404
+    assert [(f["value"], f["unit"]) for f in dashboard.figures()] == [(2, "吨"), (1, "吨"), (0, "项")]
 
 
 def test_citizen_consent_page(citizens):

@@ -1,7 +1,6 @@
 """Who may do what: consent decides which citizens are included, roles and organisations decide
 who prepares, verifies, issues and moves credits — in the services, the API and the pages."""
 
-import json
 from datetime import timedelta
 
 import pytest
@@ -11,7 +10,7 @@ from tanhui.core.errors import Conflict, NotAllowed
 from tanhui.people import services as people
 from tanhui.registry import services
 from tanhui.registry.models import IssuanceItem
-from tests.registry.conftest import AFTER, PASSWORD, T0, may_days
+from tests.registry.conftest import AFTER, PASSWORD, T0, api, may_days
 
 
 def included(request) -> set[int]:
@@ -133,18 +132,6 @@ def test_holders_act_for_their_own_account_only(users, orgs, project_credits):
 
 
 # The API answers with the same codes -------------------------------------------------------------
-
-def api(user, method, path, body=None):
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    if method == "get":
-        response = client.get(f"/api/v1/registry{path}")
-    else:
-        response = getattr(client, method)(f"/api/v1/registry{path}", data=json.dumps(body or {}),
-                                           content_type="application/json")
-    return response.status_code, response.json()
-
 
 def test_api_refuses_by_role(users, in_notice):
     pk = in_notice.pk

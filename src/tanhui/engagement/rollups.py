@@ -271,7 +271,8 @@ GROUP_MODELS = {Kind.COMMUNITY: Community, Kind.ORGANISATION: Organisation, Kind
 def group_board(kind: str, period: str, *, offset: int = 0, limit: int = 50) -> list[dict]:
     rows = list(GroupScore.objects.filter(kind=kind, period=period).order_by("-points", "group_id")
                 .values_list("group_id", "points", "reduction_mg", "members")[offset:offset + limit])
-    names = {g.pk: str(g) for g in GROUP_MODELS[kind].objects.filter(pk__in=[r[0] for r in rows])}
+    groups = GROUP_MODELS[kind].objects.filter(pk__in=[r[0] for r in rows])
+    names = {g.pk: str(g) for g in (groups.select_related("district") if kind == Kind.COMMUNITY else groups)}
     board, rank, previous = [], 0, None
     for position, (group_id, points, mg, members) in enumerate(rows):
         if points != previous:

@@ -410,7 +410,7 @@ def transfer(request, payload: TransferIn):
 
 @router.post("/retirements", response={201: CertificateOut}, auth=django_auth)
 def retire(request, payload: RetireIn):
-    data = payload.dict()
+    data = payload.model_dump()
     serial = data.pop("serial")
     retirement = services.retire(request.user, services.acting_account(request.user),
                                  serials=services.parse_serial(serial) if serial else None, **data)

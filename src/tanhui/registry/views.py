@@ -411,6 +411,14 @@ def verify_project(request, pk: int):
 
 # Holders -----------------------------------------------------------------------------------------
 
+RETIRE_FIELDS = ("purpose", "beneficiary", "tonnes", "compliance_year", "obligation_tonnes", "event_name",
+                 "event_start", "event_end", "neutrality_year", "note")
+
+
+def _serials(text: str):
+    return services.parse_serial(text) if text else None
+
+
 @never_cache
 @holder_page
 def account(request):
@@ -424,13 +432,14 @@ def account(request):
         Listing, pk=int(close_id) if close_id.isdigit() else 0, seller=holding)), _("已下架。"))
     actions.form("transfer", f.TransferForm, lambda d: services.transfer(
         user, holding, services.account_for(d["recipient"]), tonnes=d["tonnes"], price_fen_per_tonne=d["price"],
-        serials=services.parse_serial(d["serial"]) if d["serial"] else None), _("已转让。"))
-    actions.form("retire", f.RetireForm, lambda d: reverse("registry:certificate", args=[services.retire(
-        user, holding, purpose=d["purpose"], beneficiary=d["beneficiary"], tonnes=d["tonnes"],
-        serials=services.parse_serial(d["serial"]) if d["serial"] else None, compliance_year=d["compliance_year"],
-        obligation_tonnes=d["obligation_tonnes"], event_name=d["event_name"], event_start=d["event_start"],
-        event_end=d["event_end"], neutrality_year=d["neutrality_year"], note=d["note"]).certificate_no]),
-        _("已注销，证书已生成。"))
+        serials=_serials(d["serial"])), _("已转让。"))
+
+    def retire(data):
+        retirement = services.retire(user, holding, serials=_serials(data["serial"]),
+                                     **{name: data[name] for name in RETIRE_FIELDS})
+        return reverse("registry:certificate", args=[retirement.certificate_no])
+
+    actions.form("retire", f.RetireForm, retire, _("已注销，证书已生成。"))
     if not actions.posted:
         actions.forms["retire"].initial["beneficiary"] = str(holding)
     return actions.respond("registry/account.html", queries.account_view(holding))
@@ -440,7 +449,6 @@ def account(request):
 @enterprise_page
 def market(request):
     holding = services.account_for(access.holder_org(request.user))
-    listing_id = request.POST.get("buy-listing", "")
 
     def buy(data):
         services.buy(request.user, get_object_or_404(Listing, pk=data["listing"]), data["tonnes"])
@@ -450,7 +458,7 @@ def market(request):
     actions.form("buy", f.BuyForm, buy, _("购买成功，减排量已转入本机构账户。"))
     listings = (Listing.objects.filter(status=Listing.Status.OPEN).exclude(seller=holding)
                 .select_related("seller__organisation").order_by("price_fen_per_tonne", "pk"))
-    return actions.respond("registry/market.html", {"listings": listings, "posted_listing": listing_id})
+    return actions.respond("registry/market.html", {"listings": listings})
 
 
 # Project owners ----------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from itertools import chain
 from pathlib import Path
 
 import duckdb
@@ -48,6 +49,7 @@ REGISTER_LIMIT = 2**40  # above any reading, for the running maximum below
 PARTITIONS = 64
 GROUP_ROWS = 2_000_000
 CHUNK_ROWS = 200_000
+SQLITE_ROWS = 100  # rows per INSERT statement on SQLite (at most 32,766 parameters)
 NULL_INT = pa.scalar(None, pa.int64())
 _SOURCES = {
     ".csv": "read_csv({}, all_varchar=true, header=true, null_padding=true)",
@@ -419,13 +421,26 @@ def _tuples(table) -> zip:
 
 
 def insert_arrow(table: str, columns: list[str], data: pa.Table | pa.RecordBatch) -> None:
-    """PostgreSQL: COPY from CSV rendered by Arrow (no per-row Python work); SQLite: executemany."""
-    if connection.vendor != "postgresql":
-        insert_rows(table, columns, _tuples(data))
-        return
-    buffer = io.BytesIO()
-    pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False))
-    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
-    with connection.cursor() as cursor:
-        with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN (FORMAT csv)") as copy:
+    """Bulk insert inside the caller's transaction. PostgreSQL: COPY from CSV rendered by Arrow (no
+    per-row Python work). SQLite: executemany of multi-row INSERTs, SQLITE_ROWS rows per statement,
+    which halves the per-row cost of one-row statements (`core.bulk.insert_rows`)."""
+    q = connection.ops.quote_name
+    quoted = ", ".join(map(q, columns))
+    if connection.vendor == "postgresql":
+        buffer = io.BytesIO()
+        pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False))
+        copy_sql = f"COPY {q(table)} ({quoted}) FROM STDIN (FORMAT csv)"
+        with connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
             copy.write(buffer.getbuffer())
+        return
+    values = list(chain.from_iterable(_tuples(data)))  # row after row
+    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    head = f"INSERT INTO {q(table)} ({quoted}) VALUES "  # noqa: S608 - quoted names of our tables
+    step = SQLITE_ROWS * len(columns)
+    whole = len(data) // SQLITE_ROWS * step
+    with connection.cursor() as cursor:
+        if whole:
+            cursor.executemany(head + ", ".join([row] * SQLITE_ROWS),
+                               (values[i:i + step] for i in range(0, whole, step)))
+        if whole < len(values):
+            cursor.execute(head + ", ".join([row] * ((len(values) - whole) // len(columns))), values[whole:])

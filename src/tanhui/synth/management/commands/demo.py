@@ -50,7 +50,7 @@ class Command(JsonCommand):
         imported = import_citizens(city / "citizens.csv").as_contract()
         batches = self._ingest(city, manifest)
         logins = self._logins(city, credentials["password"])
-        for command in ("supervision",):
+        for command in ("supervision", "rewards", "engagement", "registry"):
             if command in get_commands():
                 call_command(command, "demo-data", verbosity=0)
         return {"city": str(city), "citizens": imported, "batches": batches, "logins": logins,
@@ -91,9 +91,9 @@ class Command(JsonCommand):
         logins = []
         for username, role, kind, org_name in STAFF:
             organisation = Organisation.objects.get_or_create(kind=kind, name=org_name)[0]
-            logins.append((role.label, self._staff(username, role, organisation, password)))
+            logins.append((str(role.label), self._staff(username, role, organisation, password)))
         for provider in Provider.objects.order_by("code"):
-            logins.append((User.Role.PROVIDER.label,
+            logins.append((str(User.Role.PROVIDER.label),
                            self._staff(f"{provider.code}_staff", User.Role.PROVIDER, provider.organisation, password)))
         with (city / "citizens.csv").open(encoding="utf-8") as f:
             phones = [row["phone"] for row in csv.DictReader(f)]
@@ -102,7 +102,7 @@ class Command(JsonCommand):
             if citizen and citizen.is_active and citizen.bindings.exists():
                 citizen.user.set_password(password)
                 citizen.user.save(update_fields=["password"])
-                logins.append((User.Role.CITIZEN.label, phone))
+                logins.append((str(User.Role.CITIZEN.label), phone))
                 if len(logins) == len(STAFF) + Provider.objects.count() + DEMO_CITIZENS:
                     break
         return logins
