@@ -74,3 +74,11 @@ def test_no_page_refers_to_another_host(citizen_a, path):
     assert response.status_code == 200
     assert not EXTERNAL.search(response.content.decode())
     assert "script-src 'self'" in response["Content-Security-Policy"]
+
+
+def test_the_api_documentation_loads_nothing_from_another_host(client, db):
+    """Django Ninja serves Swagger UI from its own static files only when "ninja" is an installed
+    app; otherwise the page pulls it from a CDN."""
+    html = client.get("/api/v1/docs").content.decode()
+
+    assert "swagger-ui-bundle.js" in html and not EXTERNAL.search(html)

@@ -320,33 +320,27 @@ def _pair(gives: dict[int, list[int]], takes: dict[int, list[int]]) -> Moves:
 
 
 def _lock_accounts(account_ids: list[int], givers: set[int]) -> dict[int, list[int]]:
-    """Locks the accounts in id order (creating the system accounts on first use, refusing unknown
-    ones); returns the balances of the givers that may not overdraw: {id: [points, mg_co2e]}."""
-    locked = _lock(account_ids)
-    if locked < len(account_ids) and account_ids[0] < 0:
+    """Locks the accounts' balances in id order (creating the system accounts on first use, refusing
+    unknown accounts); returns those of the givers that may not overdraw: {id: [points, mg_co2e]}."""
+    rows = _lock(account_ids)
+    if len(rows) < len(account_ids) and account_ids[0] < 0:
         _create_system_accounts()
-        locked = _lock(account_ids)
-    if locked < len(account_ids):
-        found = {pk for chunk in _chunks(account_ids, 10_000)
-                 for pk in Account.objects.filter(pk__in=chunk).values_list("pk", flat=True)}
-        raise DomainError("unknown_account", f"账户不存在：{sorted(set(account_ids) - found)[:5]}")
-    condition, params = _in("id", sorted(givers))
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, points, mg_co2e FROM ledger_balance WHERE {condition} AND NOT overdraft",  # noqa: S608
-                       params)
-        return {account: [points, mg] for account, points, mg in cursor.fetchall()}
+        rows = _lock(account_ids)
+    if len(rows) < len(account_ids):
+        missing = sorted(set(account_ids).difference(row[0] for row in rows))
+        raise DomainError("unknown_account", f"账户不存在：{missing[:5]}")
+    return {account: [points, mg] for account, points, mg, overdraft in rows if not overdraft and account in givers}
 
 
-def _lock(account_ids: list[int]) -> int:
-    """Locks the balances of the accounts that exist (PostgreSQL; SQLite's write lock is already
-    held); returns how many exist."""
+def _lock(account_ids: list[int]) -> list[tuple]:
+    """(id, points, mg_co2e, overdraft) of the accounts that exist, their balances locked
+    (PostgreSQL; SQLite's write lock is already held)."""
     condition, params = _in("id", account_ids)
-    rows = f"SELECT id FROM ledger_balance WHERE {condition}"  # noqa: S608
-    if connection.vendor == "postgresql":
-        rows += " ORDER BY id FOR NO KEY UPDATE"
+    lock = " ORDER BY id FOR NO KEY UPDATE" if connection.vendor == "postgresql" else ""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM ({rows}) locked", params)  # noqa: S608
-        return cursor.fetchone()[0]
+        cursor.execute(f"SELECT id, points, mg_co2e, overdraft FROM ledger_balance WHERE {condition}{lock}",  # noqa: S608
+                       params)
+        return cursor.fetchall()
 
 
 def _replays(specs: dict[str, TxSpec]) -> dict[str, TxResult]:

@@ -6,8 +6,8 @@ Every rule is per meter, so a delivery is judged meter group by meter group:
    the rows to Parquet partitioned by meter (a scratch directory, deleted afterwards);
 2. judge: each group of partitions (about GROUP_ROWS readings) is sorted by meter and time in
    DuckDB and gets the remaining checks and its consumption as vectorised Arrow operations, in a
-   worker thread, while the main thread writes the previous group to the database (executemany
-   on SQLite, COPY on PostgreSQL).
+   worker thread, while the main thread writes the previous group to the database (multi-row
+   INSERTs on SQLite, COPY on PostgreSQL).
 Memory stays bounded by the group size and DuckDB's memory limit, whatever the delivery's size.
 
 Checks, the first that applies gives the reason (see docs/supervision.md):

@@ -78,7 +78,7 @@ def _month(text: str) -> tuple[int, int]:
 def overview(request):
     buildings = access.buildings_for(request.user)
     context = {"is_admin": access.is_admin(request.user), "is_reporter": access.is_reporter(request.user)}
-    if not (buildings.exists() or context["is_reporter"]):
+    if not (context["is_admin"] or context["is_reporter"] or buildings.exists()):
         raise PermissionDenied(_("没有可查看的建筑或方案任务"))
     start, end, _form = _period(request)
     figures = analytics.figures(buildings.select_related("owner"), start, end)

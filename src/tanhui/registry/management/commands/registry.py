@@ -31,9 +31,14 @@ class Command(JsonCommand):
 
     def handle(self, *args, **options):
         self.failure = None
+        self.quiet = options["verbosity"] == 0  # e.g. called by `tanhui demo --json`, whose stdout is its JSON
         super().handle(*args, **options)
         if self.failure:  # after the JSON object: it reports the failure too
             raise CommandError(self.failure)
+
+    def render(self, result: dict) -> None:
+        if not self.quiet:
+            super().render(result)
 
     def run(self, action, **options) -> dict:
         if action == "verify":
