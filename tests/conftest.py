@@ -4,6 +4,8 @@ The suite runs on SQLite by default and on PostgreSQL when TANHUI_DATABASE_URL i
 test command runs both). `postgres_only` tests are skipped on SQLite.
 """
 
+from types import SimpleNamespace
+
 import pytest
 from django.db import connection
 
@@ -16,6 +18,26 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres_only" in item.keywords and not on_postgres:
             item.add_marker(skip)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """A live-server (or transactional) test's database is reset by pytest-django with DELETE, which the ledger's
+    append-only triggers refuse on SQLite (PostgreSQL resets with TRUNCATE). The triggers are lifted
+    for the reset and put back at once, so the tests that follow find the ledger as it should be."""
+    flushed = {"live_server", "transactional_db"} & set(item.fixturenames)
+    blocker = item.funcargs.get("django_db_blocker") if flushed else None
+    if blocker is None or connection.vendor != "sqlite":
+        yield
+        return
+    from tanhui.ledger import schema
+
+    editor = SimpleNamespace(connection=connection)
+    schema.uninstall(None, editor)
+    yield
+    with blocker.unblock():
+        if "ledger_transfer" in connection.introspection.table_names():  # not after the last test
+            schema.install(None, editor)
 
 
 @pytest.fixture(autouse=True)

@@ -19,6 +19,7 @@ from tanhui.engagement.models import (
     Enrolment,
     Pledge,
     QuizEdition,
+    TeamChallenge,
     UnitReport,
 )
 from tanhui.methodology.models import Scenario
@@ -64,28 +65,34 @@ ADMIN_ONLY = ["/engagement/manage/campaigns/lcd-2024/", "/engagement/manage/quiz
               "/engagement/manage/campaigns/lcd-2024/report.xlsx", "/engagement/manage/quizzes/bank.xlsx"]
 
 
-def test_who_may_open_what(client, live_campaign, venue, citizens, staff, unit_staff):
+def test_who_may_open_what(client, live_campaign, venue, citizens, staff, unit_staff, open_quiz):
     venue(made=live_campaign)
     (a,) = citizens(1)
-    for path in PUBLIC + [f"/engagement/campaigns/{live_campaign.code}/"]:
+    challenge = TeamChallenge.objects.create(name="挑战赛", starts_on=DAY, ends_on=DAY)
+    public = PUBLIC + [f"/engagement/campaigns/{live_campaign.code}/", f"/engagement/challenges/{challenge.pk}/",
+                       f"/engagement/quizzes/{open_quiz.code}/ranking/"]
+    admin_only = ADMIN_ONLY + [f"/engagement/manage/quizzes/{open_quiz.code}/"]
+    draft = Campaign.objects.create(code="draft", name="草稿", starts_on=DAY, ends_on=DAY)
+    assert client.get(f"/engagement/campaigns/{draft.code}/").status_code == 404
+    for path in public:
         assert client.get(path).status_code == 200, path
-    for path in CITIZEN_ONLY + ADMIN_ONLY + ["/engagement/manage/"]:
+    for path in CITIZEN_ONLY + admin_only + ["/engagement/manage/"]:
         assert client.get(path).status_code == 302, path  # to the login page
 
     client.force_login(a.user)
-    for path in PUBLIC + CITIZEN_ONLY:
+    for path in public + CITIZEN_ONLY:
         assert client.get(path).status_code == 200, path
-    for path in ADMIN_ONLY + ["/engagement/manage/"]:
+    for path in admin_only + ["/engagement/manage/"]:
         assert client.get(path).status_code == 403, path
 
     client.force_login(unit_staff[0])
     assert client.get("/engagement/manage/").status_code == 200
     assert client.get(f"/engagement/manage/units/{unit_staff[1].pk}/").status_code == 200
-    for path in ADMIN_ONLY + CITIZEN_ONLY:
+    for path in admin_only + CITIZEN_ONLY:
         assert client.get(path).status_code == 403, path
 
     client.force_login(staff("admin"))
-    for path in ADMIN_ONLY + ["/engagement/manage/", f"/engagement/manage/units/{unit_staff[1].pk}/"]:
+    for path in admin_only + ["/engagement/manage/", f"/engagement/manage/units/{unit_staff[1].pk}/"]:
         assert client.get(path).status_code == 200, path
 
 

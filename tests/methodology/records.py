@@ -66,6 +66,14 @@ def judge(scenario: str, records: pa.Table, ctx: EngineContext | None = None, vs
     return evaluate(scenario, records, ctx or context(kind), vs or versions(scenario), now, engine).to_pylist()
 
 
+def assert_same(expected: pa.Table, actual: pa.Table) -> None:
+    """Equal tables; on a difference, the first differing row is what pytest shows."""
+    assert actual.schema == expected.schema
+    for want, got in zip(expected.to_pylist(), actual.to_pylist(), strict=True):
+        assert got == want
+    assert actual.equals(expected)
+
+
 def synthetic_day(scenario: str, n: int, seed: int = 1) -> tuple[pa.Table, EngineContext, list[VersionedParams]]:
     """A seeded, messy day of one provider: mostly good records, with every kind of trouble mixed in."""
     rnd = random.Random(seed)

@@ -19,19 +19,22 @@ from tanhui.methodology.params import (
     params_from_json,
 )
 
-from .records import ODD_DATES, ODD_NUMBERS, ODD_TIMES, SHANGHAI, batch, context, synthetic_day, versions
+from .records import (
+    ODD_DATES,
+    ODD_NUMBERS,
+    ODD_TIMES,
+    SHANGHAI,
+    assert_same,
+    batch,
+    context,
+    synthetic_day,
+    versions,
+)
 
 DAY0 = date(2026, 4, 28)
 USERS = ["u1", "u2", "u3", "meter-of-1", "stranger", None, ""]
 BINDINGS = {"u1": 1, "u2": 2, "u3": 3, "meter-of-1": 1}
 IDS = ["a", "a", "b", "b", "c", "d", "e", "f", None, ""]
-
-
-def assert_same(expected: pa.Table, actual: pa.Table) -> None:
-    assert actual.schema == expected.schema
-    for want, got in zip(expected.to_pylist(), actual.to_pylist(), strict=True):
-        assert got == want
-    assert actual.equals(expected)
 
 
 def day_offset(days: int) -> date:

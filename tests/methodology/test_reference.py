@@ -57,6 +57,13 @@ def test_daily_cap_counts_earlier_batches_first_then_started_at_then_record_id(e
         ("late", "accepted", True, 0), ("b-tie", "accepted", True, 0), ("a-tie", "accepted", False, 234_000)]
 
 
+def test_earlier_credits_add_up_and_a_trip_may_end_at_now(engine):
+    ctx = context("trip", prior=[(1, date(2026, 5, 3), 3), (1, date(2026, 5, 3), 2)])
+    rows = judge("metro", trips(("r1", "u1", "2026-05-03T11:30", "2026-05-03T12:00", "1"),
+                                ("r2", "u1", "2026-05-03T11:00", "2026-05-03T11:20", "1")), ctx, engine=engine)
+    assert [(outcome(r), r["capped"]) for r in rows] == [("accepted", True), ("accepted", False)]
+
+
 def test_ties_are_broken_by_record_id_in_code_point_order(engine):
     ids = ["𝒳", "\ufffd", "é", "z", "a", "Z", "0", "ä"]  # 𝒳 sorts last by code point, first in UTF-16
     rows = judge("metro", trips(*[(i, "u1", "2026-05-01T08:00", "2026-05-01T08:30", "1") for i in ids]),

@@ -6,20 +6,18 @@ import pytest
 
 from tanhui.methodology.engines import evaluate
 
-from .records import SHANGHAI, synthetic_day
-from .test_engines import assert_same
+from .records import SHANGHAI, assert_same, synthetic_day
 
 pytest.importorskip("pyspark")
 pytestmark = pytest.mark.spark
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def spark():
+    """One local Spark per test run (the engine keeps it for the process)."""
     from tanhui.methodology.engines.spark_engine import session
 
-    yield session()
-    session().stop()
-    session.cache_clear()
+    return session()
 
 
 @pytest.mark.parametrize("scenario", ["metro", "bus", "bike", "household_power"])

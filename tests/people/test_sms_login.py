@@ -110,7 +110,7 @@ def test_the_page_does_not_redirect_off_site(browser, citizen, sms_outbox):
     done = client.submit("/login/sms/", {"phone": PHONE_A, "code": sms_outbox.last_code(),
                                          "next": "https://evil.example/"})
 
-    assert done["Location"] == "/"
+    assert done["Location"] == "/start/"
 
 
 def test_the_page_needs_the_csrf_token(browser, citizen, sms_outbox):

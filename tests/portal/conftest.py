@@ -1,10 +1,8 @@
 import csv
 from datetime import datetime, time, timedelta
-from types import SimpleNamespace
 
 import pytest
 from django.core.cache import cache
-from django.db import connection
 
 from tanhui.core.timeutil import SHANGHAI
 
@@ -12,24 +10,6 @@ PHONE_A = "13800138000"
 PHONE_B = "13900139000"
 PASSWORD = "demo-pass-123"
 TRIP_FIELDS = ["record_id", "external_user_id", "started_at", "ended_at", "distance_km"]
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_teardown(item, nextitem):
-    """A live-server test's database is reset by pytest-django with DELETE, which the ledger's
-    append-only triggers refuse on SQLite (PostgreSQL resets with TRUNCATE). The triggers are lifted
-    for the reset and put back at once, so the tests that follow find the ledger as it should be."""
-    blocker = item.funcargs.get("django_db_blocker") if "live_server" in item.fixturenames else None
-    if blocker is None or connection.vendor != "sqlite":
-        yield
-        return
-    from tanhui.ledger import schema
-
-    editor = SimpleNamespace(connection=connection)
-    schema.uninstall(None, editor)
-    yield
-    with blocker.unblock():
-        schema.install(None, editor)
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,6 @@ from tanhui.core.timeutil import SHANGHAI
 from tanhui.methodology.models import MethodologyVersion, Scenario
 from tanhui.people.models import Organisation, User
 from tanhui.registry import services
-from tests.portal.conftest import pytest_runtest_teardown  # noqa: F401 - live-server reset past the ledger's guards
 
 PASSWORD = "demo-pass-123"
 T0 = datetime(2026, 6, 1, 10, 0, tzinfo=SHANGHAI)

@@ -19,7 +19,6 @@ from tanhui.rewards.models import Category, Offer
 
 # The ledger's append-only triggers are lifted for pytest-django's reset after a live-server test on
 # SQLite, and put back at once: the portal's hook, for this folder too.
-from tests.portal.conftest import pytest_runtest_teardown  # noqa: F401
 
 PASSWORD = "demo-pass-123"
 _serial = itertools.count(1)

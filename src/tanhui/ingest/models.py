@@ -4,6 +4,7 @@ import hashlib
 import secrets
 
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -27,7 +28,7 @@ class Provider(models.Model):
                                         related_name="provider")
     api_key_hash = models.CharField(max_length=64, unique=True, editable=False)
     api_key_prefix = models.CharField(_("密钥前缀"), max_length=24, editable=False)
-    api_key_rotated_at = models.DateTimeField(auto_now_add=True)
+    api_key_rotated_at = models.DateTimeField(_("密钥更新时间"), default=timezone.now)
     active = models.BooleanField(_("启用"), default=True)
 
     class Meta:
@@ -42,6 +43,7 @@ class Provider(models.Model):
         key = new_api_key(self.code)
         self.api_key_hash = hash_api_key(key)
         self.api_key_prefix = key[: len(self.code) + 8]
+        self.api_key_rotated_at = timezone.now()
         return key
 
 

@@ -81,8 +81,8 @@ def _parse(kind: str, raw: dict) -> dict | None:
     if not raw["record_id"] or not raw["external_user_id"]:
         return None
     if kind == "trip":
-        started, ended, km = parse_time(raw["started_at"]), parse_time(raw["ended_at"]), parse_number(
-            raw["distance_km"])
+        started, ended = parse_time(raw["started_at"]), parse_time(raw["ended_at"])
+        km = parse_number(raw["distance_km"])
         if started is None or ended is None or km is None:
             return None
         return {"local_date": started.astimezone(SHANGHAI).date(), "started": started, "ended": ended, "qty": km}
@@ -124,7 +124,7 @@ def run(scenario: str, kind: str, records: pa.Table, context: EngineContext, ver
     accepted_ids = {r["record_id"] for r in context.prior_accepted.to_pylist()}
     readings = {(r["citizen_id"], r["local_date"]): r["kwh"] for r in context.prior_readings.to_pylist()}
 
-    out, accepted = [], []  # accepted: (output row, typed record, params)
+    out, accepted = [], []  # accepted: (output row, typed record, parameters), for crediting
     for raw in sorted(records.to_pylist(), key=lambda r: r["seq"]):
         row = {"seq": raw["seq"], "record_id": raw["record_id"], "status": "rejected", "reason": "malformed",
                "reduction_mg": 0, "capped": False, "vacant": False,
@@ -184,13 +184,13 @@ def _credit_readings(accepted: list, readings: dict) -> None:
     """`readings` holds every accepted reading, earlier batches' and this batch's."""
     for row, rec, p in accepted:
         kwh = Fraction(rec["qty"])
+        if kwh < Fraction(p.vacant_below_kwh):
+            row["vacant"] = True
+            continue
         baseline = Fraction(p.baseline_kwh_by_month[rec["local_date"].month - 1])
         day = rec["local_date"].toordinal()
         window = [readings.get((row["citizen_id"], date.fromordinal(day - i))) if day > i else None  # year 1
                   for i in range(1, p.window_days + 1)]
-        if kwh < Fraction(p.vacant_below_kwh):
-            row["vacant"] = True
-            continue
         if kwh < baseline:
             saved = baseline - kwh
         elif None not in window:

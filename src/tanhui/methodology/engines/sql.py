@@ -218,7 +218,7 @@ def _trip(d: Dialect, now_us: int) -> Kind:
                        GROUP BY citizen_id, local_day) pc
                    ON pc.citizen_id = b.citizen_id AND pc.local_day = t.local_day""",
         context_columns="COALESCE(pc.trips, 0) AS prior_trips, v.daily_cap, v.max_speed",
-        checks=(f"WHEN ended_us <= started_us OR ended_us >= {now_us} THEN 'invalid_time'"
+        checks=(f"WHEN ended_us <= started_us OR ended_us > {now_us} THEN 'invalid_time'"
                 " WHEN qty <= 0 OR qty > max_qty THEN 'implausible_distance'"
                 " WHEN qty_c * 3600 > max_speed * (ended_us - started_us) * 1000 THEN 'implausible_speed'"),
         carried="prior_trips, daily_cap",

@@ -4,7 +4,8 @@ from django.shortcuts import redirect
 from tanhui.people.models import User
 from tanhui.portal.access import is_admin
 
-START_PAGES = {User.Role.CITIZEN: "portal:me", User.Role.PROVIDER: "portal:provider", User.Role.ADMIN: "portal:manage"}
+START_PAGES = {User.Role.CITIZEN: "portal:me", User.Role.PROVIDER: "portal:provider", User.Role.ADMIN: "portal:manage",
+               User.Role.MERCHANT: "rewards:merchant"}
 
 
 @login_required
