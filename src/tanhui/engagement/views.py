@@ -9,12 +9,12 @@ from functools import wraps
 
 import qrcode
 import qrcode.image.svg
-from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Prefetch
+from django.db.models import Count
 from django.http import FileResponse, Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render, resolve_url
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -77,16 +77,12 @@ def staff_page(view):
     @wraps(view)
     def wrapper(request, *args, **kwargs):
         if not request.user.is_authenticated:
-            return redirect(f"{_login_url()}?next={request.path}")
+            return redirect_to_login(request.get_full_path())
         if not (is_admin(request.user) or is_unit_staff(request.user)):
             raise PermissionDenied(_("仅限主管部门或活动单位人员"))
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-def _login_url() -> str:
-    return resolve_url(settings.LOGIN_URL)
 
 
 # Citizens and the public -------------------------------------------------------------------------
@@ -146,7 +142,6 @@ def pledge(request, citizen, pk):
 def checkin(request, citizen, code):
     venue = get_object_or_404(Venue.objects.select_related("campaign"), code=code, active=True)
     form = forms.CheckInForm(request.POST or None, initial={"token": request.GET.get("t", "")})
-    done = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         done = _done(request, lambda: services.check_in(citizen, venue, data["token"], latitude=data["latitude"],
@@ -320,7 +315,7 @@ def _visible_certification(request, pk) -> Certification:
 
 def certification(request, pk):
     if not request.user.is_authenticated:
-        return redirect(f"{_login_url()}?next={request.path}")
+        return redirect_to_login(request.get_full_path())
     found = _visible_certification(request, pk)
     admin = is_admin(request.user)
     if request.method == "POST":
@@ -571,6 +566,6 @@ def manage_quiz(request, code):
 def manage_certifications(request):
     return render(request, "engagement/manage/certifications.html", {
         "pending": Certification.objects.filter(status__in=Certification.OPEN).select_related(
-            "community__district").prefetch_related(Prefetch("materials")),
+            "community__district").prefetch_related("materials"),
         "closed": Certification.objects.exclude(status__in=Certification.OPEN).select_related(
             "community__district")[:50]})

@@ -53,8 +53,9 @@ def time_engine_only(path: Path, provider_code: str) -> float:
     batch = create_batch(Provider.objects.get(code=provider_code), "metro", "cli")
     started = time.perf_counter()
     records = read_records(path, RECORD_FIELDS["trip"])
+    versions = engine_versions(scenario)
     with transaction.atomic():
-        evaluate("metro", records, _context(batch, records), engine_versions(scenario), datetime.now(UTC))
+        evaluate("metro", records, _context(batch, records, versions), versions, datetime.now(UTC))
         transaction.set_rollback(True)
     return time.perf_counter() - started
 

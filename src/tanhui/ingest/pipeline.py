@@ -25,6 +25,7 @@ from tanhui.ingest.models import Batch, Provider, Reduction, RejectedRecord
 from tanhui.ledger import services as ledger
 from tanhui.methodology.engines import RECORD_FIELDS, EngineContext, evaluate
 from tanhui.methodology.models import Scenario
+from tanhui.methodology.params import VersionedParams
 from tanhui.methodology.services import engine_versions
 from tanhui.people.models import Binding, Consent
 
@@ -117,8 +118,9 @@ def process_batch(batch: Batch, paths: list[Path], *, now: datetime | None = Non
         with transaction.atomic():
             _lock_scenario(batch.scenario)
             progress.set_description("checking")
-            result = evaluate(batch.scenario.code, records, _context(batch, records), engine_versions(batch.scenario),
-                              now, engine=batch.engine)
+            versions = engine_versions(batch.scenario)
+            result = evaluate(batch.scenario.code, records, _context(batch, records, versions), versions, now,
+                              engine=batch.engine)
             progress.set_description("writing")
             _write(batch, records, result, now, progress)
     except Exception as exc:
@@ -146,7 +148,7 @@ def _column(table: pa.Table, name: str) -> list:
     return table.column(name).to_pylist()
 
 
-def _context(batch: Batch, records: pa.Table) -> EngineContext:
+def _context(batch: Batch, records: pa.Table, versions: list[VersionedParams]) -> EngineContext:
     """What the engine must know from earlier batches, restricted to the keys this batch mentions."""
     provider, scenario = batch.provider, batch.scenario
     ids = temp_key_table("batch_record_ids", (v for v in _column(records, "record_id") if v is not None))
@@ -163,7 +165,8 @@ def _context(batch: Batch, records: pa.Table) -> EngineContext:
     consents = list(Consent.objects.filter(scenario=scenario, revoked_at__isnull=True,
                                            citizen__status="active", citizen_id__in=[c for _, c in bindings])
                     .values_list("citizen_id", "effective_from")) if bindings else []
-    first, last = _date_span(records, scenario)
+    window = max((getattr(v.params, "window_days", 0) for v in versions), default=0)
+    first, last = _date_span(records, scenario, window)
     with connection.cursor() as cursor:
         if scenario.kind == Scenario.Kind.TRIP:
             cursor.execute(f"SELECT r.citizen_id, r.local_date, COUNT(*) FROM {Reduction._meta.db_table} r "
@@ -179,15 +182,15 @@ def _context(batch: Batch, records: pa.Table) -> EngineContext:
                                    prior_accepted=prior_accepted, prior_rows=prior_rows)
 
 
-def _date_span(records: pa.Table, scenario: Scenario) -> tuple[str, str]:
+def _date_span(records: pa.Table, scenario: Scenario, window_days: int) -> tuple[str, str]:
     """Local dates the batch can touch, from the date prefix of its time fields, widened by a day for
-    offsets (and by the 7-day window for household readings). Malformed values only widen the span."""
+    offsets and by the household window. Malformed values only widen the span."""
     column = "started_at" if scenario.kind == Scenario.Kind.TRIP else "date"
     prefixes = pc.utf8_slice_codeunits(records.column(column), 0, 10)
     dates = pc.drop_null(pc.strptime(prefixes, format="%Y-%m-%d", unit="s", error_is_null=True))
     if len(dates) == 0:
         return "0001-01-01", "0001-01-01"
-    first = pc.min(dates).as_py().date() - timedelta(days=8)
+    first = pc.min(dates).as_py().date() - timedelta(days=window_days + 1)
     last = pc.max(dates).as_py().date() + timedelta(days=1)
     return first.isoformat(), last.isoformat()
 
