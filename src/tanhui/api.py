@@ -55,10 +55,10 @@ def http_error(request, exc: HttpError):
 
 
 def _register_routers() -> None:
+    from tanhui.engagement.api import router as engagement_router
     from tanhui.ingest.api import router as ingest_router
     from tanhui.ledger.api import router as ledger_router
     from tanhui.people.api import router as people_router
-    from tanhui.engagement.api import router as engagement_router
     from tanhui.registry.api import router as registry_router
     from tanhui.rewards.api import router as rewards_router
     from tanhui.supervision.api import router as supervision_router

@@ -44,7 +44,8 @@ def test_other_apps_add_their_pages_through_their_app_config(citizen_a, monkeypa
 
 
 @pytest.mark.parametrize(("role", "landing"), [("citizen", "/me/"), ("provider", "/provider/"),
-                                               ("admin", "/manage/"), ("merchant", "/rewards/merchant/"), ("verifier", "/")])
+                                               ("admin", "/manage/"), ("merchant", "/rewards/merchant/"),
+                                               ("verifier", "/")])
 def test_after_login_each_role_lands_on_its_portal(role, landing, citizen_a, staff, metro):
     user = citizen_a.user if role == "citizen" else staff(role, metro.organisation if role == "provider" else None)
 

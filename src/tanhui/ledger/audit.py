@@ -13,6 +13,7 @@ verify checks, in one consistent snapshot:
 
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -117,31 +118,26 @@ def _walk(report: Report, checkpoints: dict) -> dict[int, tuple[int, str]]:
     {partition: (length, head)}."""
     heads: dict[int, tuple[int, str]] = {}
     last_part: dict[int, tuple[str, int]] = {}  # partition → (key, part) of its last transfer
-    with connection.chunked_cursor() as cursor:
-        cursor.execute("""SELECT id, partition, idempotency_key, part, kind, scenario, ref_type, ref_id, memo,
-                                 created_at, debit_id, credit_id, points, mg_co2e, reverses_id, settles_id,
-                                 expires_at, hash
-                            FROM ledger_transfer ORDER BY id""")
-        while rows := cursor.fetchmany(10_000):
-            for row in rows:
-                (transfer_id, partition, key, part, kind, scenario, ref_type, ref_id, memo, created_at, debit,
-                 credit, points, mg, reverses, settles, expires_at, stored) = row
-                report.transfers += 1
-                length, prev = heads.get(partition, (0, GENESIS))
-                length += 1
-                expected = transfer_hash(prev, transfer_id, partition, key, part, kind, scenario, ref_type, ref_id,
-                                         memo, microseconds(as_utc(created_at)), debit, credit, points, mg,
-                                         reverses, settles, microseconds(as_utc(expires_at)))
-                if expected != stored:
-                    report.problem(f"{_where(row, length)}: its contents do not match its hash — it was altered")
-                if part and last_part.get(partition) != (key, part - 1):
-                    report.problem(f"{_where(row, length)}: part {part} does not follow part {part - 1} of its "
-                                   f"transaction")
-                for label, head in checkpoints.get((partition, length), ()):
-                    if head != stored:
-                        report.problem(f"{_where(row, length)}: differs from {label} — history was rewritten")
-                heads[partition] = (length, stored)
-                last_part[partition] = (key, part)
+    for row in _rows("""SELECT id, partition, idempotency_key, part, kind, scenario, ref_type, ref_id, memo, created_at,
+                               debit_id, credit_id, points, mg_co2e, reverses_id, settles_id, expires_at, hash
+                          FROM ledger_transfer ORDER BY id"""):
+        (transfer_id, partition, key, part, kind, scenario, ref_type, ref_id, memo, created_at, debit, credit, points,
+         mg, reverses, settles, expires_at, stored) = row
+        report.transfers += 1
+        length, prev = heads.get(partition, (0, GENESIS))
+        length += 1
+        expected = transfer_hash(prev, transfer_id, partition, key, part, kind, scenario, ref_type, ref_id, memo,
+                                 microseconds(as_utc(created_at)), debit, credit, points, mg, reverses, settles,
+                                 microseconds(as_utc(expires_at)))
+        if expected != stored:
+            report.problem(f"{_where(row, length)}: its contents do not match its hash — it was altered")
+        if part and last_part.get(partition) != (key, part - 1):
+            report.problem(f"{_where(row, length)}: part {part} does not follow part {part - 1} of its transaction")
+        for label, head in checkpoints.get((partition, length), ()):
+            if head != stored:
+                report.problem(f"{_where(row, length)}: differs from {label} — history was rewritten")
+        heads[partition] = (length, stored)
+        last_part[partition] = (key, part)
     return heads
 
 
@@ -149,29 +145,44 @@ def _where(row: tuple, length: int) -> str:
     return f"transfer #{row[0]} (partition {row[1]}, position {length}, key {row[2]!r})"
 
 
+SUMS = """SELECT account_id, sum(points), sum(mg_co2e)
+           FROM (SELECT credit_id AS account_id, points, mg_co2e FROM ledger_transfer
+                 UNION ALL
+                 SELECT debit_id, -points, -mg_co2e FROM ledger_transfer) legs
+          GROUP BY account_id ORDER BY account_id"""
+
+
 def _check_balances(report: Report) -> None:
-    """Every balance against the sum of its account's transfers, and the totals against zero."""
-    with connection.cursor() as cursor:
-        cursor.execute("""
-            SELECT coalesce(b.id, t.account_id), b.points, b.mg_co2e, coalesce(t.points, 0), coalesce(t.mg_co2e, 0)
-              FROM ledger_balance b
-              FULL OUTER JOIN (SELECT account_id, sum(points) AS points, sum(mg_co2e) AS mg_co2e
-                                 FROM (SELECT credit_id AS account_id, points, mg_co2e FROM ledger_transfer
-                                       UNION ALL
-                                       SELECT debit_id, -points, -mg_co2e FROM ledger_transfer) legs
-                                GROUP BY account_id) t ON t.account_id = b.id
-             WHERE b.id IS NULL OR b.points <> coalesce(t.points, 0) OR b.mg_co2e <> coalesce(t.mg_co2e, 0)
-             ORDER BY 1""")
-        for account_id, points, mg, expected_points, expected_mg in cursor.fetchall():
-            if points is None:
-                report.problem(f"account #{account_id}: has transfers but no balance row")
-            else:
-                report.problem(f"account #{account_id}: its balance is {points} points, {mg} mg; its transfers "
-                               f"make {expected_points} points, {expected_mg} mg")
-        cursor.execute("SELECT count(*), coalesce(sum(points), 0), coalesce(sum(mg_co2e), 0) FROM ledger_balance")
-        report.accounts, points, mg = cursor.fetchone()
-        if points or mg:
-            report.problem(f"the balances sum to {points} points and {mg} mg instead of zero")
+    """Every balance against the sum of its account's transfers (two streams in account order,
+    merged), and the totals against zero."""
+    sums = _rows(SUMS)
+    expected = next(sums, None)
+    totals = [0, 0]
+    for account_id, points, mg in _rows("SELECT id, points, mg_co2e FROM ledger_balance ORDER BY id"):
+        report.accounts += 1
+        totals[0] += points
+        totals[1] += mg
+        while expected is not None and expected[0] < account_id:
+            report.problem(f"account #{expected[0]}: has transfers but no balance row")
+            expected = next(sums, None)
+        made = (0, 0)
+        if expected is not None and expected[0] == account_id:
+            made, expected = expected[1:], next(sums, None)
+        if (points, mg) != made:
+            report.problem(f"account #{account_id}: its balance is {points} points, {mg} mg; its transfers make "
+                           f"{made[0]} points, {made[1]} mg")
+    while expected is not None:
+        report.problem(f"account #{expected[0]}: has transfers but no balance row")
+        expected = next(sums, None)
+    if totals != [0, 0]:
+        report.problem(f"the balances sum to {totals[0]} points and {totals[1]} mg instead of zero")
+
+
+def _rows(sql: str) -> Iterator[tuple]:
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql)
+        while rows := cursor.fetchmany(10_000):
+            yield from rows
 
 
 def _check_links(report: Report) -> None:

@@ -67,9 +67,6 @@ class LockedWhenUsed(models.Model):
     class Meta:
         abstract = True
 
-    def is_used(self) -> bool:
-        raise NotImplementedError
-
     def save(self, *args, **kwargs):
         if self.pk and self.is_used():
             raise ValidationError(_("该版本已用于核算减排量，不能修改；请发布新版本。"))
@@ -79,6 +76,9 @@ class LockedWhenUsed(models.Model):
         if self.is_used():
             raise ValidationError(_("该版本已用于核算减排量，不能删除。"))
         return super().delete(*args, **kwargs)
+
+    def is_used(self) -> bool:
+        raise NotImplementedError
 
 
 class MethodologyVersion(LockedWhenUsed):

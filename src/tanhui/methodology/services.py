@@ -27,8 +27,8 @@ def load_shipped_reference_data() -> dict:
                 methodology=methodology, number=v["number"],
                 defaults={"valid_from": date.fromisoformat(v["valid_from"]), "parameters": v["parameters"]})[1]
     for f in data["factors"]:
-        factor, new = EmissionFactor.objects.get_or_create(code=f["code"], defaults={"name": f["name"],
-                                                                                   "unit": f["unit"]})
+        factor, new = EmissionFactor.objects.get_or_create(
+            code=f["code"], defaults={"name": f["name"], "unit": f["unit"]})
         created += new
         for v in f["versions"]:
             created += FactorVersion.objects.get_or_create(
@@ -41,7 +41,8 @@ def load_shipped_reference_data() -> dict:
                                       "methodology": Methodology.objects.get(code=s["methodology"]),
                                       "factor": EmissionFactor.objects.get(code=s["factor"])})[1]
     return {"created": created, "scenarios": Scenario.objects.count(),
-            "methodology_versions": MethodologyVersion.objects.count(), "factor_versions": FactorVersion.objects.count()}
+            "methodology_versions": MethodologyVersion.objects.count(),
+            "factor_versions": FactorVersion.objects.count()}
 
 
 def version_segments(scenario: Scenario) -> list[tuple[date, MethodologyVersion, FactorVersion]]:

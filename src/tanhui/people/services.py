@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -294,7 +295,7 @@ def register_citizens_bulk(entries: list[tuple[str, str]], *, district: str = ""
     district_obj, community_obj = _place(district, community)
     with transaction.atomic():
         users = User.objects.bulk_create(
-            [User(username=f"c_{public_id}", password="!", role=User.Role.CITIZEN)  # "!": unusable password
+            [User(username=f"c_{public_id}", password=UNUSABLE_PASSWORD_PREFIX, role=User.Role.CITIZEN)
              for public_id in (new_public_id() for _ in entries)], batch_size=5000)
         citizens = Citizen.objects.bulk_create(
             [Citizen(user=user, public_id=user.username[2:], phone=phone, phone_hash=lookup_hash(phone), name=name,

@@ -89,26 +89,24 @@ class Group:
 
 
 class Delivery:
-    """A delivery being judged: a DuckDB database and a scratch directory, for one import."""
+    """A delivery being judged, for one import: its rows staged in Arrow files partitioned by meter
+    (in a scratch directory), the meters' state, and the stored readings it may repeat."""
 
     def __init__(self, source: Path | pa.Table, meters: list[Meter], now: datetime, batch_id: int):
         self.batch_id = batch_id
         self.dir = Path(tempfile.mkdtemp(prefix="readings-", dir=_scratch()))
-        self.con = duckdb.connect()
-        self.con.execute("SET TimeZone = 'Asia/Shanghai'")  # a time without offset is Shanghai time
-        self.con.execute(f"SET memory_limit = '{getattr(settings, 'TANHUI_DUCKDB_MEMORY', '1GB')}'")
-        self.con.execute(f"SET temp_directory = {_literal(str(self.dir / 'spill'))}")
-        self.con.register("meters_in", pa.table({
+        self.meters = pa.table({
             "id": pa.array([m.pk for m in meters], pa.int64()),
             "code": pa.array([m.code for m in meters], pa.string()),
             "cumulative": pa.array([m.mode == Meter.Mode.CUMULATIVE for m in meters], pa.bool_()),
             "interval_s": pa.array([m.interval_s for m in meters], pa.int64()),
             "last_ts": pa.array([m.last_ts for m in meters], pa.int64()),
             "last_register": pa.array([m.last_register_milli for m in meters], pa.int64()),
-        }))
-        self.con.execute("CREATE TABLE meters AS SELECT * FROM meters_in")
+        })
         self.codes = {m.pk: m.code for m in meters}
-        self.con.execute("CREATE TABLE stored (meter_id BIGINT, t BIGINT)")
+        self.parts: dict[int, int] = {}  # rows per partition; -1 holds the rows rejected on their own
+        self.late: dict[int, tuple[int, int]] = {}  # meter → first, last ts at or before its latest reading
+        self.stored = pa.array([], pa.int64())  # _key(meter, ts) of stored readings the delivery repeats
         try:
             self._stage(source, now)
         except BaseException:
@@ -116,86 +114,100 @@ class Delivery:
             raise
 
     def close(self) -> None:
-        self.con.close()
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def _stage(self, source: Path | pa.Table, now: datetime) -> None:
+        """DuckDB parses the delivery and applies the checks that need only the row; the rows stream
+        out in batches and are written to one Arrow file per partition."""
+        con = duckdb.connect()
+        con.execute("SET TimeZone = 'Asia/Shanghai'")  # a time without offset is Shanghai time
+        con.execute(f"SET memory_limit = '{getattr(settings, 'TANHUI_DUCKDB_MEMORY', '1GB')}'")
+        con.execute(f"SET temp_directory = {_literal(str(self.dir / 'spill'))}")
+        con.register("meters", self.meters)
         if isinstance(source, pa.Table):
-            self.con.register("src_table", source)
+            con.register("src_table", source)
             scan = "src_table"
         else:
             reader = _SOURCES.get(source.suffix.lower())
             if reader is None:
                 raise DomainError("unsupported_file", f"{source.name}: use .csv, .jsonl or .parquet")
             scan = reader.format(_literal(str(source)))
+        writers: dict[int, pa.ipc.RecordBatchFileWriter] = {}
         try:
-            present = {row[0] for row in self.con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}  # noqa: S608
+            present = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {scan}").fetchall()}  # noqa: S608
             missing = [c for c in COLUMNS if c not in present]
             if missing:
                 raise DomainError("missing_columns",
                                   f"missing column(s): {', '.join(missing)}; expected meter, ts, value")
-            self.con.execute(f"""
-                COPY (
-                    WITH src AS (
-                        SELECT CAST(row_number() OVER () - 1 AS BIGINT) AS seq, meter, ts, value FROM {scan}
-                    ), parsed AS (
-                        SELECT s.*, m.id AS meter_id, m.cumulative, m.interval_s,
-                               nullif(trim(CAST(s.meter AS VARCHAR)), '') AS code,
-                               epoch(try_cast(s.ts AS TIMESTAMPTZ))::BIGINT AS t,
-                               CAST(try_cast(s.value AS DECIMAL(18, 3)) * 1000 AS BIGINT) AS v
-                        FROM src s LEFT JOIN meters m ON m.code = trim(CAST(s.meter AS VARCHAR))
-                    ), checked AS (
-                        SELECT *, CASE
-                            WHEN code IS NULL OR t IS NULL OR v IS NULL OR (cumulative AND v < 0)
-                                 OR abs(v) >= {READING_LIMIT} THEN 'malformed'
-                            WHEN meter_id IS NULL THEN 'unknown_meter'
-                            WHEN (t + {SHANGHAI_OFFSET_S}) % interval_s <> 0 THEN 'misaligned'
-                            WHEN t > {int(now.timestamp()) + FUTURE_TOLERANCE_S} THEN 'future_timestamp'
-                        END AS reason FROM parsed
-                    )
-                    SELECT seq, meter_id, t, v, reason,
-                           CASE WHEN reason IS NOT NULL THEN CAST(meter AS VARCHAR) END AS raw_meter,
-                           CASE WHEN reason IS NOT NULL THEN CAST(ts AS VARCHAR) END AS raw_ts,
-                           CASE WHEN reason IS NOT NULL THEN CAST(value AS VARCHAR) END AS raw_value,
-                           CASE WHEN reason IS NULL THEN meter_id % {PARTITIONS} ELSE -1 END AS part
-                    FROM checked
-                ) TO {_literal(str(self.dir / 'staged'))} (FORMAT parquet, PARTITION_BY (part))
+            rows = con.sql(f"""
+                WITH src AS (
+                    SELECT CAST(row_number() OVER () - 1 AS BIGINT) AS seq, meter, ts, value FROM {scan}
+                ), parsed AS (
+                    SELECT s.*, m.id AS meter_id, m.cumulative, m.interval_s, m.last_ts,
+                           nullif(trim(CAST(s.meter AS VARCHAR)), '') AS code,
+                           epoch(try_cast(s.ts AS TIMESTAMPTZ))::BIGINT AS t,
+                           CAST(try_cast(s.value AS DECIMAL(18, 3)) * 1000 AS BIGINT) AS v
+                    FROM src s LEFT JOIN meters m ON m.code = trim(CAST(s.meter AS VARCHAR))
+                )
+                SELECT seq, meter_id, t, v, last_ts, CASE
+                    WHEN code IS NULL OR t IS NULL OR v IS NULL OR (cumulative AND v < 0)
+                         OR abs(v) >= {READING_LIMIT} THEN 'malformed'
+                    WHEN meter_id IS NULL THEN 'unknown_meter'
+                    WHEN (t + {SHANGHAI_OFFSET_S}) % interval_s <> 0 THEN 'misaligned'
+                    WHEN t > {int(now.timestamp()) + FUTURE_TOLERANCE_S} THEN 'future_timestamp'
+                END AS reason, CAST(meter AS VARCHAR) AS raw_meter, CAST(ts AS VARCHAR) AS raw_ts,
+                CAST(value AS VARCHAR) AS raw_value
+                FROM parsed
             """)  # noqa: S608 - integers and quoted paths only
+            for batch in rows.to_arrow_reader(CHUNK_ROWS):
+                self._spill(batch, writers)
         except duckdb.Error as exc:
             raise DomainError("unreadable_file", str(exc)) from exc
-        if not any((self.dir / "staged").glob("*/*.parquet")):  # an empty delivery
-            self.parts = {}
-            return
-        self.parts = dict(self.con.execute(f"""
-            SELECT part, count(*) FROM read_parquet({_literal(str(self.dir / 'staged' / '*' / '*.parquet'))},
-                                                    hive_partitioning = true)
-            GROUP BY part ORDER BY part
-        """).fetchall())  # noqa: S608
+        finally:
+            for writer in writers.values():
+                writer.close()
+            con.close()
 
-    def _scan(self, parts: list[int]) -> str:
-        files = ", ".join(_literal(str(self.dir / "staged" / f"part={p}" / "*.parquet")) for p in parts)
-        return f"read_parquet([{files}])"
+    def _spill(self, batch: pa.RecordBatch, writers: dict) -> None:
+        """Rows rejected on their own go to partition -1 as sent; the others by meter, as numbers."""
+        rejected = pc.is_valid(batch.column("reason"))
+        if pc.any(rejected).as_py():
+            self._write(-1, batch.filter(rejected).select(["seq", "meter_id", "t", "reason", "raw_meter", "raw_ts",
+                                                           "raw_value"]), writers)
+            batch = batch.filter(pc.invert(rejected))
+        late = _true(pc.less_equal(batch.column("t"), batch.column("last_ts")))
+        if pc.any(late).as_py():
+            for row in pa.table(batch.filter(late)).group_by("meter_id").aggregate(
+                    [("t", "min"), ("t", "max")]).to_pylist():
+                first, last = self.late.get(row["meter_id"], (row["t_min"], row["t_max"]))
+                self.late[row["meter_id"]] = (min(first, row["t_min"]), max(last, row["t_max"]))
+        batch = batch.select(["seq", "meter_id", "t", "v"])
+        part = pc.remainder(batch.column("meter_id"), PARTITIONS)
+        order = pc.sort_indices(part)
+        runs = pc.run_end_encode(part.take(order))
+        batch = batch.take(order)
+        start = 0
+        for end, p in zip(runs.run_ends.to_pylist(), runs.values.to_pylist(), strict=True):
+            self._write(p, batch.slice(start, end - start), writers)
+            start = end
 
-    def late(self) -> list[tuple[int, int, int]]:
-        """(meter, first, last ts) of readings at or before the meter's latest stored reading."""
-        parts = [p for p in self.parts if p >= 0]
-        if not parts:
-            return []
-        return self.con.execute(f"""
-            SELECT r.meter_id, min(r.t), max(r.t) FROM {self._scan(parts)} r JOIN meters m ON m.id = r.meter_id
-            WHERE r.t <= m.last_ts GROUP BY r.meter_id
-        """).fetchall()  # noqa: S608
+    def _write(self, part: int, batch: pa.RecordBatch, writers: dict) -> None:
+        if part not in writers:
+            writers[part] = pa.ipc.new_file(self.dir / f"part{part}.arrow", batch.schema)
+        writers[part].write_batch(batch)
+        self.parts[part] = self.parts.get(part, 0) + batch.num_rows
+
+    def _read(self, part: int) -> pa.Table:
+        return pa.ipc.open_file(pa.memory_map(str(self.dir / f"part{part}.arrow"))).read_all()
 
     def add_stored(self, meter_id: int, stamps: list[int]) -> None:
-        self.con.register("stored_in", pa.table({"meter_id": pa.array([meter_id] * len(stamps), pa.int64()),
-                                                 "t": pa.array(stamps, pa.int64())}))
-        self.con.execute("INSERT INTO stored SELECT * FROM stored_in")
-        self.con.unregister("stored_in")
+        keys = _key(pa.array([meter_id] * len(stamps), pa.int64()), pa.array(stamps, pa.int64()))
+        self.stored = pa.concat_arrays([self.stored, keys])
 
     def groups(self) -> Iterator[Group]:
         """Judged meter groups; the next group is judged in a worker thread while this one is written."""
         units, unit, size = [], [], 0
-        for part, rows in self.parts.items():
+        for part, rows in sorted(self.parts.items()):
             if part < 0:
                 continue
             unit.append(part)
@@ -215,32 +227,33 @@ class Delivery:
 
     def _rejected_as_sent(self) -> Group:
         """The readings rejected by the checks on the row alone, as they were sent."""
-        rows = [] if -1 not in self.parts else self.con.execute(f"""
-            SELECT seq, meter_id, coalesce(raw_meter, ''), t, coalesce(raw_ts, ''), coalesce(raw_value, ''), reason
-            FROM {self._scan([-1])} ORDER BY seq
-        """).fetchall()  # noqa: S608
-        issues = [(self.batch_id, seq, meter_id, code[:200], t, ts[:100], value[:100], reason, True, "")
-                  for seq, meter_id, code, t, ts, value, reason in rows]
+        rows = self._read(-1).to_pylist() if -1 in self.parts else []
+        issues = [(self.batch_id, r["seq"], r["meter_id"], (r["raw_meter"] or "")[:200], r["t"],
+                   (r["raw_ts"] or "")[:100], (r["raw_value"] or "")[:100], r["reason"], True, "") for r in rows]
         empty = pa.table({})
-        return Group(empty, empty, empty, issues, [], [], Counter(r[6] for r in rows))
+        return Group(empty, empty, empty, issues, [], [], Counter(r["reason"] for r in rows))
 
     def _judge(self, parts: list[int]) -> Group:
-        """Runs in the worker thread, on its own DuckDB cursor."""
-        scan = self._scan(parts)
-        cur = self.con.cursor()
-        try:
-            rows = cur.sql(f"""
-                SELECT r.seq, r.meter_id, r.t, r.v, m.cumulative, m.interval_s, m.last_ts, s.t IS NOT NULL AS stored
-                FROM {scan} r JOIN meters m ON m.id = r.meter_id
-                LEFT JOIN stored s ON s.meter_id = r.meter_id AND s.t = r.t
-                UNION ALL
-                SELECT -1, id, last_ts, last_register, cumulative, interval_s, last_ts, false FROM meters
-                WHERE last_ts IS NOT NULL AND id IN (SELECT DISTINCT meter_id FROM {scan})
-                ORDER BY meter_id, t, seq
-            """).to_arrow_table()  # noqa: S608 - paths we made
-        finally:
-            cur.close()
-        return judge_rows(rows, self.batch_id, self.codes)
+        """Runs in the worker thread: the group's rows with each meter's latest stored reading (as
+        row seq -1), the meter's settings, and whether the reading is stored already; sorted."""
+        rows = pa.concat_tables([self._read(p) for p in parts])
+        present = pc.is_in(self.meters.column("id"), pc.unique(rows.column("meter_id")))
+        known = self.meters.filter(pc.and_kleene(pc.is_valid(self.meters.column("last_ts")), present))
+        seeds = pa.table({"seq": pa.repeat(pa.scalar(-1, pa.int64()), len(known)), "meter_id": known.column("id"),
+                          "t": known.column("last_ts"), "v": known.column("last_register")})
+        rows = pa.concat_tables([rows, seeds])
+        position = pc.index_in(rows.column("meter_id"), value_set=self.meters.column("id"))
+        for name in ("cumulative", "interval_s", "last_ts"):
+            rows = rows.append_column(name, self.meters.column(name).take(position))
+        stored = pc.is_in(_key(rows.column("meter_id"), rows.column("t")), value_set=self.stored)
+        rows = rows.append_column("stored", pc.and_kleene(pc.greater_equal(rows.column("seq"), 0), stored))
+        order = pc.sort_indices(rows, [("meter_id", "ascending"), ("t", "ascending"), ("seq", "ascending")])
+        return judge_rows(rows.take(order), self.batch_id, self.codes)
+
+
+def _key(meter_id, ts) -> pa.Array:
+    """One integer for (meter, ts): ts < 2³⁴ (the year 2514), meters < 2²⁹."""
+    return pc.add(pc.multiply(meter_id, 2**34), ts)
 
 
 def _shift(values: pa.ChunkedArray) -> pa.ChunkedArray:

@@ -156,7 +156,7 @@ def import_readings(source: Path | pa.Table, *, actor=None, source_kind: str = R
         with transaction.atomic():
             meters = list(scope.select_for_update(of=("self",)).order_by("pk"))
             delivery = readings.Delivery(source, meters, now, batch.pk)
-            for meter_id, first, last in delivery.late():
+            for meter_id, (first, last) in delivery.late.items():
                 delivery.add_stored(meter_id, list(Reading.objects.filter(
                     meter_id=meter_id, ts__gte=first, ts__lte=last).values_list("ts", flat=True)))
             summary = _store(delivery, readings.NullProgress() if progress is None else progress, local_date(now))
