@@ -1,6 +1,7 @@
 """What the database refuses, and what `tanhui ledger verify` catches when someone with full
 access to the database (who can switch the guards off) edits it anyway — on SQLite and PostgreSQL."""
 
+import io
 import json
 import os
 import sqlite3
@@ -205,7 +206,7 @@ django.setup()
 from django.core.management import call_command
 from tanhui.ledger import services
 from tanhui.people.models import Citizen, User
-call_command("migrate", "ledger", verbosity=0)
+call_command("migrate", verbosity=0)
 citizen = Citizen.objects.create(user=User.objects.create(username="c"))
 account = services.citizen_accounts([citizen.pk])[citizen.pk]
 for key in ("one", "two", "three"):
@@ -213,3 +214,17 @@ for key in ("one", "two", "three"):
                                                      ref_type="ingest.batch", ref_id="1")])
 call_command("ledger", "verify")
 """
+
+
+def test_verify_also_runs_the_checks_other_apps_declare(db, monkeypatch):
+    """The registry's event log (and any app's hash-chained log) is audited by the same command."""
+    from django.apps import apps
+
+    monkeypatch.setattr(apps.get_app_config("registry"), "ledger_verifiers",
+                        ["tests.ledger.test_tamper.a_broken_log"], raising=False)
+    with pytest.raises(CommandError, match="registry event 7 altered"):
+        call_command("ledger", "verify", stdout=io.StringIO())
+
+
+def a_broken_log() -> list[str]:
+    return ["registry event 7 altered"]

@@ -219,3 +219,14 @@ def root_document(root: Root) -> dict:
 
 def latest_roots(limit: int = 30) -> list[dict]:
     return [root_document(r) for r in Root.objects.order_by("-created_at")[:limit]]
+
+
+def app_verifier_problems() -> list[str]:
+    """Problems found by the audit checks other apps declare as `ledger_verifiers` on their AppConfig
+    (dotted paths of callables returning a list of problems), so one `tanhui ledger verify` covers
+    every hash-chained log of the platform."""
+    from django.apps import apps
+    from django.utils.module_loading import import_string
+
+    return [problem for config in apps.get_app_configs() for path in getattr(config, "ledger_verifiers", ())
+            for problem in import_string(path)()]

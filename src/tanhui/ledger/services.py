@@ -7,9 +7,10 @@ each checked, and its legs paired into transfers, when it was made (`TxSpec`):
     lock), so batches touching the same accounts queue instead of deadlocking or losing updates;
  3. idempotency: a key already posted returns the original result if the body is the same and
     raises `idempotency_conflict` if not;
- 4. check the balances, then lock the partitions' chain heads, hand out ids (so ids rise along every
-    chain), hash, and insert the transfers in bulk (executemany / COPY). The database trigger moves
-    the balances and their CHECK refuses any overdraft — the guarantee behind step 4's check.
+ 4. check the balances (refusing the whole batch, before anything is written);
+ 5. lock the partitions' chain heads, hand out ids (so ids rise along every chain), hash, and insert
+    the transfers in bulk (executemany / COPY). The database trigger moves the balances, and their
+    CHECK refuses any overdraft — the guarantee behind step 4.
 
 Everything refused is refused before anything is written, so a caller's transaction stays usable
 after a `DomainError`. Posting joins the caller's `transaction.atomic()` without a savepoint (on
@@ -246,7 +247,8 @@ def _post(specs: Sequence[TxSpec]) -> list[TxResult]:
         results = _replays(unique)
         new = [spec for key, spec in unique.items() if key not in results]
         if new:
-            results.update(_insert(new, balances))
+            _check_balances(new, balances)
+            results.update(_insert(new))
     out, seen = [], set()
     for spec in specs:  # a key repeated within the batch is a replay of its first occurrence
         result = results[spec.idempotency_key]
@@ -379,43 +381,55 @@ def _result(transfers: list[Transfer], replayed: bool = False) -> TxResult:
     return TxResult(first.pk, first.idempotency_key, first.kind, transfers[-1].hash, first.created_at, replayed)
 
 
+def _check_balances(specs: list[TxSpec], balances: dict[int, list[int]]) -> None:
+    """Moves the givers' balances transfer by transfer; refuses the batch at the first overdraft."""
+    if not balances:  # e.g. credits: only issuance gives
+        return
+    for s in specs:
+        for debit, credit, points, mg in s.moves:
+            if (giver := balances.get(debit)) is not None:
+                giver[0] -= points
+                giver[1] -= mg
+                if giver[0] < 0 or giver[1] < 0:
+                    raise Conflict("insufficient_balance", f"账户 {debit} 余额不足（{s.idempotency_key}）")
+            if (taker := balances.get(credit)) is not None:
+                taker[0] += points
+                taker[1] += mg
+
+
 NO_LINKS = (None, None, "", None)  # reverses, settles, expires_at (µs, stored): on part 0 only
 
 
-def _insert(specs: list[TxSpec], balances: dict[int, list[int]]) -> dict[str, TxResult]:
-    """Checks the givers' balances transfer by transfer, hashes, then writes: nothing, if a check fails."""
+def _insert(specs: list[TxSpec]) -> dict[str, TxResult]:
+    """Hashes and writes the transfers. The rows are made while the bulk insert consumes them, so that
+    on PostgreSQL hashing (here) and inserting (in the server) overlap."""
     chains = _lock_chains(sorted({spec.partition for spec in specs}))
     ids = _new_ids(sum(len(spec.moves) for spec in specs))
     now = timezone.now()
     stored = connection.ops.adapt_datetimefield_value
     now_us, stored_now = microseconds(now), stored(now)
-    rows, results = [], {}
-    for s in specs:
-        key, partition, chain = s.idempotency_key, s.partition, chains[s.partition]
-        links = (s.reverses, s.settles, microseconds(s.expires_at), stored(s.expires_at))
-        first = None
-        for part, (debit, credit, points, mg) in enumerate(s.moves):
-            if (giver := balances.get(debit)) is not None:
-                giver[0] -= points
-                giver[1] -= mg
-                if giver[0] < 0 or giver[1] < 0:
-                    raise Conflict("insufficient_balance", f"账户 {debit} 余额不足（{key}）")
-            if (taker := balances.get(credit)) is not None:
-                taker[0] += points
-                taker[1] += mg
-            transfer_id = next(ids)
-            first = first or transfer_id
-            reverses, settles, expires_us, expires_at = links
-            chain[1] = transfer_hash(chain[1], transfer_id, partition, key, part, s.kind, s.scenario, s.ref_type,
-                                     s.ref_id, s.memo, now_us, debit, credit, points, mg, reverses, settles,
-                                     expires_us)
-            chain[0] += 1
-            rows.append((transfer_id, key, part, s.kind, s.scenario, s.ref_type, s.ref_id, s.memo, stored_now,
-                         partition, chain[1], debit, credit, points, mg, reverses, settles, expires_at))
-            links = NO_LINKS
-        results[key] = TxResult(first, key, s.kind, chain[1], now)
+    results = {}
+
+    def rows():
+        for s in specs:
+            key, partition, chain = s.idempotency_key, s.partition, chains[s.partition]
+            links = (s.reverses, s.settles, microseconds(s.expires_at), stored(s.expires_at))
+            first = None
+            for part, (debit, credit, points, mg) in enumerate(s.moves):
+                transfer_id = next(ids)
+                first = first or transfer_id
+                reverses, settles, expires_us, expires_at = links
+                chain[1] = transfer_hash(chain[1], transfer_id, partition, key, part, s.kind, s.scenario, s.ref_type,
+                                         s.ref_id, s.memo, now_us, debit, credit, points, mg, reverses, settles,
+                                         expires_us)
+                chain[0] += 1
+                yield (transfer_id, key, part, s.kind, s.scenario, s.ref_type, s.ref_id, s.memo, stored_now, partition,
+                       chain[1], debit, credit, points, mg, reverses, settles, expires_at)
+                links = NO_LINKS
+            results[key] = TxResult(first, key, s.kind, chain[1], now)
+
     with connection.wrap_database_errors:  # COPY runs on the driver's cursor: make its errors Django's
-        insert_rows(Transfer._meta.db_table, COLUMNS, rows)
+        insert_rows(Transfer._meta.db_table, COLUMNS, rows())
     with connection.cursor() as cursor:
         cursor.executemany("UPDATE ledger_chain SET length = %s, head = %s WHERE partition = %s",
                            [(length, head, partition) for partition, (length, head) in chains.items()])

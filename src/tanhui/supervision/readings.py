@@ -2,13 +2,15 @@
 hourly and daily rollups, flags and meter state, written inside the caller's transaction.
 
 Every rule is per meter, so a delivery is judged meter group by meter group:
-1. stage: DuckDB reads the file once, applies the checks that need only the row itself and writes
-   the rows to Parquet partitioned by meter (a scratch directory, deleted afterwards);
-2. judge: each group of partitions (about GROUP_ROWS readings) is sorted by meter and time in
-   DuckDB and gets the remaining checks and its consumption as vectorised Arrow operations, in a
-   worker thread, while the main thread writes the previous group to the database (multi-row
-   INSERTs on SQLite, COPY on PostgreSQL).
-Memory stays bounded by the group size and DuckDB's memory limit, whatever the delivery's size.
+1. stage: DuckDB reads the file once, parses it and applies the checks that need only the row;
+   the rows stream out and are written to Arrow files partitioned by meter (a scratch directory,
+   deleted afterwards);
+2. judge: each group of partitions (about GROUP_ROWS readings) is sorted by meter and time and
+   gets the remaining checks and its consumption as vectorised Arrow operations, in a worker
+   thread, while the main thread writes the previous group to the database (multi-row INSERTs on
+   SQLite, COPY on PostgreSQL).
+Memory stays bounded by the batch and group sizes and DuckDB's memory limit, whatever the size of
+the delivery.
 
 Checks, the first that applies gives the reason (see docs/supervision.md):
 malformed → unknown_meter → misaligned → future_timestamp → duplicate → out_of_order → negative_delta.

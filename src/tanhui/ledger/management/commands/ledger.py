@@ -28,6 +28,8 @@ class Command(JsonCommand):
     def run(self, action, **options) -> dict:
         if action == "verify":
             report = audit.verify([self._root_file(path) for path in options["root"]])
+            for problem in audit.app_verifier_problems():
+                report.problem(problem)
             if not report.ok:
                 self.failure = f"ledger verify failed ({report.problem_count} problems): {report.problems[0]}"
             return report.as_dict()
