@@ -2,44 +2,16 @@
 campaigns, quizzes and venues are built here."""
 
 from datetime import date, datetime, time, timedelta
-from types import SimpleNamespace
 
 import pytest
-from django.db import connection
 
 from tanhui.core.timeutil import SHANGHAI
 from tanhui.engagement import services
 from tanhui.engagement.models import Campaign, PledgeTask, Question, QuizEdition, Venue
 from tanhui.methodology.models import Scenario
-from tests.portal.conftest import (  # noqa: F401 - fixtures used by name
-    PASSWORD,
-    bike,
-    ingest,
-    metro,
-    staff,
-    trip,
-)
+from tests.portal.conftest import bike, ingest, metro, staff, trip  # noqa: F401 - fixtures used by name
 
 DAY = date(2024, 5, 15)  # 全国低碳日 2024
-
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_teardown(item, nextitem):
-    """As the portal's hook: the ledger's append-only triggers are lifted while pytest-django resets
-    a live-server test's SQLite database with DELETE, and put back after — unless the database went
-    away with the session (the last test of a run)."""
-    blocker = item.funcargs.get("django_db_blocker") if "live_server" in item.fixturenames else None
-    if blocker is None or connection.vendor != "sqlite":
-        yield
-        return
-    from tanhui.ledger import schema
-
-    editor = SimpleNamespace(connection=connection)
-    schema.uninstall(None, editor)
-    yield
-    with blocker.unblock():
-        if "ledger_transfer" in connection.introspection.table_names():
-            schema.install(None, editor)
 
 
 def at(day: date, hour: int = 12, minute: int = 0, second: int = 0) -> datetime:
@@ -49,7 +21,7 @@ def at(day: date, hour: int = 12, minute: int = 0, second: int = 0) -> datetime:
 @pytest.fixture
 def citizens(make_citizen, metro, bike):  # noqa: F811 - the imported fixtures
     """citizens(n) → n citizens bound to metro M-i and bike B-i, both scenarios authorised."""
-    def make(n, district="南山区"):
+    def make(n):
         made = []
         for i in range(n):
             citizen = make_citizen(f"1380000{i:04d}", f"市民{i}", bindings=[(metro, f"M-{i}"), (bike, f"B-{i}")],

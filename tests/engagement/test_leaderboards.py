@@ -139,3 +139,20 @@ def test_old_day_boards_are_pruned(citizens):
 def test_invalid_board_or_scope(client, db):
     assert client.get("/api/v1/engagement/leaderboards/planets").json()["code"] == "invalid_board"
     assert client.get("/api/v1/engagement/leaderboards/citizens?scope=year").json()["code"] == "invalid_scope"
+
+
+
+def test_the_worker_rolls_up_each_batch_it_processes(metro, monkeypatch):
+    """Leaderboards follow batches sent through the API without anyone running `engagement rollup`."""
+    from django.core.management import call_command
+
+    from tanhui.ingest.models import Batch
+    from tanhui.methodology.models import Scenario
+
+    calls = []
+    monkeypatch.setattr("tanhui.engagement.rollups.catch_up", lambda: calls.append(1))
+    monkeypatch.setattr("tanhui.ingest.management.commands.worker.process_batch", lambda batch, files: batch)
+    Batch.objects.create(provider=metro, scenario=Scenario.objects.get(code="metro"), source="records",
+                         status="queued")
+    call_command("worker", "--once")
+    assert calls == [1]

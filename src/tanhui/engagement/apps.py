@@ -7,7 +7,8 @@ class EngagementConfig(AppConfig):
     verbose_name = _("活动与互动")
 
     def ready(self):
-        """Links the portal shell shows by role (see `portal.nav`)."""
+        """Leaderboards follow the worker's batches; links the portal shell shows by role (`portal.nav`)."""
+        from tanhui.ingest.signals import batch_processed
         from tanhui.people.models import User
         from tanhui.portal.nav import EVERYONE, NavItem
 
@@ -21,3 +22,10 @@ class EngagementConfig(AppConfig):
             NavItem(_("竞赛与题库"), "engagement:manage-quizzes", (User.Role.ADMIN,)),
             NavItem(_("低碳社区审核"), "engagement:manage-certifications", (User.Role.ADMIN,)),
         ]
+        batch_processed.connect(_roll_up, dispatch_uid="engagement-rollups")
+
+
+def _roll_up(sender, **kwargs):
+    from tanhui.engagement.rollups import catch_up
+
+    catch_up()

@@ -229,4 +229,4 @@ def _award_all(now, *, created: bool) -> dict:
     return {"created": created, "campaigns": Campaign.objects.count(), "venues": Venue.objects.count(),
             "questions": Question.objects.count(), "enrolled": week.enrolments.count(),
             "bonus_points": result["bonus_points"], "pledges_fulfilled": result["pledges_fulfilled"],
-            "budget_left": result["budget_left"], "rolled_up_batches": rolled["batches"]}
+            "budget_left": result["budget_left"], "rolled_up_batches": result["rolled_up_batches"] + rolled["batches"]}

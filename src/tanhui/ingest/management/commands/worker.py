@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand
 
 from tanhui.ingest import services
 from tanhui.ingest.pipeline import process_batch
+from tanhui.ingest.signals import batch_processed
 
 log = logging.getLogger("tanhui.worker")
 PURGE_EVERY_SECONDS = 3600
@@ -39,3 +40,7 @@ class Command(BaseCommand):
                 process_batch(batch, services.batch_files(batch))
             except Exception:  # the batch is marked failed with its error; keep serving the others
                 log.exception("batch %s failed", batch.pk)
+                continue
+            for receiver, error in batch_processed.send_robust(sender=batch):
+                if error:
+                    log.error("after batch %s, %s failed: %s", batch.pk, receiver, error)
