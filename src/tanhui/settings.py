@@ -132,6 +132,8 @@ SECURE_REFERRER_POLICY = "same-origin"
 # One-time login codes go through a pluggable sender; the default writes to the console log.
 TANHUI_SMS_BACKEND = os.environ.get("TANHUI_SMS_BACKEND", "tanhui.people.sms.ConsoleSender")
 TANHUI_REGION = os.environ.get("TANHUI_REGION", "SZ")
+# Points expire after this many days (Shenzhen's rules allow at most 10 years); oldest first.
+TANHUI_POINTS_EXPIRE_DAYS = int(os.environ.get("TANHUI_POINTS_EXPIRE_DAYS", "1095"))
 
 LOGGING = {
     "version": 1,

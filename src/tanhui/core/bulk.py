@@ -17,7 +17,9 @@ def insert_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence]) ->
     quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
-            with cursor.cursor.copy(f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN") as copy:
+            # COPY runs on the raw psycopg cursor: map its errors to Django's (IntegrityError, …).
+            with connection.wrap_database_errors, cursor.cursor.copy(
+                    f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
                     count += 1
