@@ -428,8 +428,7 @@ def _insert(specs: list[TxSpec]) -> dict[str, TxResult]:
                 links = NO_LINKS
             results[key] = TxResult(first, key, s.kind, chain[1], now)
 
-    with connection.wrap_database_errors:  # COPY runs on the driver's cursor: make its errors Django's
-        insert_rows(Transfer._meta.db_table, COLUMNS, rows())
+    insert_rows(Transfer._meta.db_table, COLUMNS, rows())
     with connection.cursor() as cursor:
         cursor.executemany("UPDATE ledger_chain SET length = %s, head = %s WHERE partition = %s",
                            [(length, head, partition) for partition, (length, head) in chains.items()])
