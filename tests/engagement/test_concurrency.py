@@ -1,40 +1,17 @@
 """Real concurrency on PostgreSQL (threads with their own connections): simultaneous check-ins
 never pay more than the budget holds, and simultaneous starts leave one active attempt."""
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from tanhui.engagement import services, tokens
 from tanhui.engagement.models import Attempt, Award, CheckIn
+from tests.concurrency import run_together
 
 from .conftest import DAY, at
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(count: int, work) -> list:
-    """work(i) in `count` threads released at once; each outcome is a result or the exception."""
-    barrier = threading.Barrier(count)
-    outcomes = [None] * count
-
-    def thread(i):
-        try:
-            barrier.wait()
-            outcomes[i] = work(i)
-        except Exception as exc:  # noqa: BLE001 - reported by the test
-            outcomes[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=thread, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
 
 
 def test_concurrent_check_ins_never_pay_beyond_the_budget(campaign, venue, citizens):

@@ -1,11 +1,9 @@
 """Real concurrency on PostgreSQL: threads with their own connections claim, spend and redeem at
 the same moment, committing for real. Never oversold, never overspent, never used twice."""
 
-import threading
 from collections import Counter
 
 import pytest
-from django.db import connection
 
 from tanhui.core.errors import DomainError
 from tanhui.ledger import audit
@@ -13,6 +11,7 @@ from tanhui.ledger import services as ledger
 from tanhui.people.models import User
 from tanhui.rewards import services
 from tanhui.rewards.models import Coupon, Offer
+from tests.concurrency import run_together
 from tests.rewards.conftest import give_points, points
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
@@ -22,28 +21,6 @@ THREADS = 16
 @pytest.fixture(autouse=True)
 def no_claim_rate_limit(settings):
     settings.TANHUI_REWARDS_CLAIM_RATE = (1000, 60)
-
-
-def run_together(count: int, work) -> list:
-    """work(i) in `count` threads released at once; each outcome is a result or the exception."""
-    barrier = threading.Barrier(count)
-    outcomes = [None] * count
-
-    def thread(i):
-        try:
-            barrier.wait()
-            outcomes[i] = work(i)
-        except Exception as exc:  # noqa: BLE001 - reported by the test
-            outcomes[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=thread, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
 
 
 def codes_of(outcomes) -> Counter:
