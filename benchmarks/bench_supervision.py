@@ -1,4 +1,4 @@
-"""Benchmark: a year of 15-minute readings for 1,000 meters (35,040,000 readings) through the full
+"""Benchmark: a year of 15-minute readings for 1,000 meters (about 35 million readings) through the full
 supervision pipeline — checks, consumption from cumulative registers, readings, hourly and daily
 rollups, emissions — against a raw-insert baseline measured in the same run.
 
@@ -9,7 +9,7 @@ rollups, emissions — against a raw-insert baseline measured in the same run.
 The input is a CSV file (meter, ts, value) with local times and cumulative register values, as a
 building energy monitoring system exports it, with some defects (gaps, duplicates, a reset per 100
 meters). The baseline inserts the same rows, already parsed and typed (from Parquet), into a table
-of the same shape as the readings table, with the same bulk path (executemany / COPY) — the least
+of the same shape as the readings table, with the same bulk path (multi-row INSERTs / COPY) — the least
 any ingest of these rows into this database can cost. Each run uses a fresh database: a temporary
 TANHUI_HOME for SQLite; for PostgreSQL the database `tanhui_bench_sup` at TANHUI_BENCH_PG
 (default postgresql://postgres@127.0.0.1:5432), dropped and created.

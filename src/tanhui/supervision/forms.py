@@ -3,9 +3,13 @@
 from datetime import date
 
 from django import forms
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from tanhui.core.timeutil import local_date
 from tanhui.supervision.models import Alert, BuildingType
+
+DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")  # what <input type="date"> reads
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -26,8 +30,8 @@ class MultipleFileField(forms.FileField):
 
 
 class PeriodForm(forms.Form):
-    start = forms.DateField(label=_("起"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=_("止"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=_("起"), widget=DATE)
+    end = forms.DateField(label=_("止"), widget=DATE)
 
     def clean(self):
         data = super().clean()
@@ -56,7 +60,7 @@ class AlertForm(forms.Form):
 
 
 class TaskReportForm(forms.Form):
-    as_of = forms.DateField(label=_("截至日期"), initial=date.today, widget=forms.DateInput(attrs={"type": "date"}))
+    as_of = forms.DateField(label=_("截至日期"), initial=lambda: local_date(timezone.now()), widget=DATE)
     progress = forms.IntegerField(label=_("完成进度（%）"), min_value=0, max_value=100)
     summary = forms.CharField(label=_("进展情况"), widget=forms.Textarea(attrs={"rows": 4}))
     evidence = MultipleFileField(label=_("佐证材料"))
@@ -72,8 +76,8 @@ class IndicatorValueForm(forms.Form):
 class PlanImportForm(forms.Form):
     name = forms.CharField(label=_("方案名称"), max_length=200)
     district = forms.CharField(label=_("行政区"), max_length=50, required=False)
-    starts_on = forms.DateField(label=_("实施起始日"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(label=_("实施起始日"), widget=DATE)
     default_due = forms.DateField(label=_("默认完成时限"), initial=date(2025, 12, 31),
-                                  widget=forms.DateInput(attrs={"type": "date"}))
+                                  widget=DATE)
     tasks = forms.FileField(label=_("任务分工表（Excel 或 CSV）"))
     indicators = forms.FileField(label=_("目标指标表（可选）"), required=False)

@@ -105,8 +105,7 @@ def overview(request):
 
 def _status_chart(states, title: str):
     counts = analytics.status_counts(states)
-    return charts.bars([(str(Status(s).label), n) for s, n in counts.items()], title=title, unit=_("项"),
-                       width=480, height=200)
+    return charts.bars([(str(Status(s).label), n) for s, n in counts.items()], title=title, unit=_("项"))
 
 
 # ---- buildings ------------------------------------------------------------------------------------
