@@ -7,12 +7,12 @@ energy kind first and converted once, so totals are exact decimals of the stored
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.db.models import Count, Prefetch, Sum
 
-from tanhui.core.timeutil import SHANGHAI, local_date
+from tanhui.core.timeutil import SHANGHAI
 from tanhui.supervision.models import (
     KGCE_PER_UNIT,
     KWH_PER_UNIT,
@@ -177,10 +177,6 @@ def gaps(meter: Meter, start: date, end: date) -> list[tuple[datetime, datetime,
                           (ts - previous) // meter.interval_s - 1))
         previous = ts
     return found
-
-
-def local_day_of(ts: int) -> date:
-    return local_date(datetime.fromtimestamp(ts, UTC))
 
 
 def cap_progress(building: Building, year: int, today: date) -> dict | None:
