@@ -4,10 +4,12 @@ The suite runs on SQLite by default and on PostgreSQL when TANHUI_DATABASE_URL i
 test command runs both). `postgres_only` tests are skipped on SQLite.
 """
 
+from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 
 def pytest_collection_modifyitems(config, items):
@@ -93,3 +95,22 @@ def make_citizen(reference_data):
         return citizen
 
     return make
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """`clock.advance(days=…)` moves `timezone.now()` forward (for services and the ledger alike)."""
+
+    class Clock:
+        offset = timedelta()
+
+        def advance(self, **delta):
+            self.offset += timedelta(**delta)
+
+        def now(self):
+            return real_now() + self.offset
+
+    real_now = timezone.now
+    the_clock = Clock()
+    monkeypatch.setattr(timezone, "now", the_clock.now)
+    return the_clock

@@ -5,11 +5,9 @@ SQLite by tests/conftest.py.
 """
 
 import json
-from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
 
 from tanhui.ledger import audit, services
 from tanhui.people.models import Citizen, User
@@ -44,25 +42,6 @@ def spend(account: int, points: int, key: str):
 @pytest.fixture
 def accounts(db):
     return citizen_accounts
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """`clock.advance(days=…)` moves `timezone.now()` (and so posting times) forward."""
-
-    class Clock:
-        offset = timedelta()
-
-        def advance(self, **delta):
-            self.offset += timedelta(**delta)
-
-        def now(self):
-            return real_now() + self.offset
-
-    real_now = timezone.now
-    the_clock = Clock()
-    monkeypatch.setattr(timezone, "now", the_clock.now)
-    return the_clock
 
 
 @pytest.fixture

@@ -1,40 +1,17 @@
 """Real concurrency on PostgreSQL: threads with their own connections, committing for real."""
 
 import random
-import threading
 from collections import Counter, defaultdict
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from tanhui.core.errors import Conflict
 from tanhui.ledger import services
+from tests.concurrency import run_together
 from tests.ledger.conftest import assert_verified, citizen_accounts, credit
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.django_db(transaction=True)]
-
-
-def run_together(count: int, work) -> list:
-    """Runs work(i) in `count` threads released at the same moment; returns each outcome (a result
-    or the exception raised)."""
-    barrier = threading.Barrier(count)
-    outcomes = [None] * count
-
-    def thread(i):
-        try:
-            barrier.wait()
-            outcomes[i] = work(i)
-        except Exception as exc:  # noqa: BLE001 - reported by the test
-            outcomes[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=thread, args=(i,)) for i in range(count)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return outcomes
 
 
 def test_fifty_concurrent_spenders_on_one_account_never_overspend():

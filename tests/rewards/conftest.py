@@ -130,22 +130,3 @@ def make_budget(db):
         return budget
 
     return make
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    """`clock.advance(days=…)` moves `timezone.now()` forward (for services and the ledger alike)."""
-
-    class Clock:
-        offset = timedelta()
-
-        def advance(self, **delta):
-            self.offset += timedelta(**delta)
-
-        def now(self):
-            return real_now() + self.offset
-
-    real_now = timezone.now
-    the_clock = Clock()
-    monkeypatch.setattr(timezone, "now", the_clock.now)
-    return the_clock

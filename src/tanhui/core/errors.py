@@ -18,3 +18,11 @@ class Conflict(DomainError):
 
 class NotAllowed(DomainError):
     status = 403
+
+
+class RowRejected(Exception):
+    """One row of an import is refused for `reason` (a reason code); the import goes on."""
+
+    def __init__(self, reason: str, detail: str):
+        super().__init__(detail)
+        self.reason = reason

@@ -11,7 +11,7 @@ from django.db import transaction
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 
-from tanhui.core.errors import DomainError
+from tanhui.core.errors import DomainError, RowRejected
 from tanhui.engagement.models import Question
 
 LETTERS = "ABCDEF"
@@ -24,12 +24,6 @@ KINDS = {label: value for value, label in KIND_LABELS.items()} | {v: v for v in 
 CATEGORIES = {label: value for value, label in CATEGORY_LABELS.items()} | {v: v for v in Question.Category.values}
 TRUE_FALSE_ANSWERS = {"正确": "A", "对": "A", "√": "A", "错误": "B", "错": "B", "×": "B"}
 YES = {"", "是", "y", "yes", "1", "true"}
-
-
-class RowRejected(Exception):
-    def __init__(self, reason: str, message: str):
-        super().__init__(message)
-        self.reason = reason
 
 
 @dataclass

@@ -11,7 +11,7 @@ from django.contrib.auth.hashers import UNUSABLE_PASSWORD_PREFIX
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from tanhui.core.errors import Conflict, DomainError
+from tanhui.core.errors import Conflict, DomainError, RowRejected
 from tanhui.core.pii import lookup_hash
 from tanhui.core.timeutil import parse_iso_date
 from tanhui.people.models import Binding, Citizen, Community, Consent, District, LoginCode, User, new_public_id
@@ -169,12 +169,6 @@ def verify_login_code(phone: str, code: str) -> User | None:
 # ---- bulk import -------------------------------------------------------------------------------
 
 IMPORT_COLUMNS = ["phone", "name", "district", "community", "bindings", "consents"]
-
-
-class RowRejected(Exception):
-    def __init__(self, reason: str, detail: str):
-        super().__init__(detail)
-        self.reason = reason
 
 
 @dataclass
