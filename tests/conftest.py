@@ -12,14 +12,22 @@ from django.db import connection
 from django.utils import timezone
 
 
+def pytest_addoption(parser):
+    parser.addoption("--run-slow", action="store_true", help="also run the long load and fault tests (./dev test does)")
+
+
 def pytest_collection_modifyitems(config, items):
     from django.conf import settings
 
     on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
-    skip = pytest.mark.skip(reason="needs PostgreSQL (set TANHUI_DATABASE_URL)")
+    skip_sqlite = pytest.mark.skip(reason="needs PostgreSQL (set TANHUI_DATABASE_URL)")
+    skip_slow = pytest.mark.skip(reason="long-running: opt in with --run-slow")
+    run_slow = config.getoption("--run-slow")
     for item in items:
         if "postgres_only" in item.keywords and not on_postgres:
-            item.add_marker(skip)
+            item.add_marker(skip_sqlite)
+        if "slow" in item.keywords and not run_slow:
+            item.add_marker(skip_slow)
 
 
 @pytest.hookimpl(hookwrapper=True)
