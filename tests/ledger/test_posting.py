@@ -51,6 +51,19 @@ def test_a_replay_returns_the_original_result_and_writes_nothing(accounts):
     assert services.balance(account)["points"] == 5
 
 
+def test_a_batch_of_posted_and_new_keys_returns_every_result_in_order(accounts):
+    a, b, c = accounts(3)
+    earlier = services.post_transactions([credit_spec(b, 2, "b")])[0]
+
+    results = services.post_transactions([credit_spec(a, 1, "a"), credit_spec(b, 2, "b"), credit_spec(c, 3, "c")])
+
+    assert [r.idempotency_key for r in results] == ["a", "b", "c"]
+    assert [r.replayed for r in results] == [False, True, False]
+    assert results[1] == earlier._replace(replayed=True)
+    assert [services.balance(x)["points"] for x in (a, b, c)] == [1, 2, 3]
+    assert_verified()
+
+
 def test_the_same_key_with_another_body_is_a_conflict(accounts):
     (account,) = accounts(1)
     credit(account, 5, "ingest:7:1:bus")

@@ -31,10 +31,27 @@ def transfer_hash(prev: str, transfer_id: int, partition: int, key: str, part: i
                   scenario: str | None, ref_type: str | None, ref_id: str | None, memo: str, created_us: int,
                   debit: int, credit: int, points: int, mg_co2e: int, reverses: int | None, settles: int | None,
                   expires_us: int | str) -> str:
-    text = (f"{prev}\x1f{transfer_id}\x1f{partition}\x1f{key}\x1f{part}\x1f{kind}\x1f{scenario or ''}\x1f"
-            f"{ref_type or ''}\x1f{ref_id or ''}\x1f{memo}\x1f{created_us}\x1f{debit}\x1f{credit}\x1f{points}\x1f"
-            f"{mg_co2e}\x1f{reverses or ''}\x1f{settles or ''}\x1f{expires_us}")
-    return hashlib.sha256(text.encode()).hexdigest()
+    return chain_hash(prev, transfer_id, partition, key, part, transaction_text(kind, scenario, ref_type, ref_id, memo,
+                                                                                created_us),
+                      debit, credit, points, mg_co2e, links_text(reverses, settles, expires_us))
+
+
+# `transfer_hash` in three steps, for posting: the fields all parts of a transaction share, and its
+# links, are encoded once per transaction, not once per transfer.
+
+def transaction_text(kind: str, scenario: str | None, ref_type: str | None, ref_id: str | None, memo: str,
+                     created_us: int) -> str:
+    return f"{kind}\x1f{scenario or ''}\x1f{ref_type or ''}\x1f{ref_id or ''}\x1f{memo}\x1f{created_us}"
+
+
+def links_text(reverses: int | None, settles: int | None, expires_us: int | str) -> str:
+    return f"{reverses or ''}\x1f{settles or ''}\x1f{expires_us}"
+
+
+def chain_hash(prev: str, transfer_id: int, partition: int, key: str, part: int, shared: str, debit: int, credit: int,
+               points: int, mg_co2e: int, links: str) -> str:
+    return hashlib.sha256(f"{prev}\x1f{transfer_id}\x1f{partition}\x1f{key}\x1f{part}\x1f{shared}\x1f{debit}\x1f"
+                          f"{credit}\x1f{points}\x1f{mg_co2e}\x1f{links}".encode()).hexdigest()
 
 
 def root_hash(heads: Iterable[tuple[int, int, str]]) -> str:

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from operator import itemgetter
 from typing import NamedTuple
 
 from django.conf import settings
@@ -34,7 +35,7 @@ from django.utils import timezone
 from tanhui.core.bulk import insert_rows
 from tanhui.core.errors import Conflict, DomainError
 from tanhui.core.timeutil import SHANGHAI, local_date
-from tanhui.ledger.chain import SEPARATOR, as_utc, microseconds, transfer_hash
+from tanhui.ledger.chain import SEPARATOR, as_utc, chain_hash, links_text, microseconds, transaction_text
 from tanhui.ledger.models import Account, Balance, Chain, Transfer
 from tanhui.ledger.schema import ID_BLOCK
 from tanhui.people.models import Citizen
@@ -75,7 +76,7 @@ class Leg(NamedTuple):
 Moves = tuple[tuple[int, int, int, int], ...]  # (debit_id, credit_id, points, mg_co2e), sorted
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TxSpec:
     """A transaction to post. It is checked when it is made: a TxSpec that exists is valid, and
     knows the transfers (`moves`) its legs pair into and the partition whose chain it joins."""
@@ -162,9 +163,8 @@ def citizen_accounts(citizen_ids: Iterable[int]) -> dict[int, int]:
 def _citizen_account_ids(citizen_ids: list[int]) -> dict[int, int]:
     if not citizen_ids:
         return {}
-    condition, params = _in("citizen_id", citizen_ids)
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT citizen_id, id FROM ledger_account WHERE {condition}", params)  # noqa: S608
+        cursor.execute(*_select_in("citizen_id, ledger_account.id", "ledger_account", "citizen_id", citizen_ids))
         return dict(cursor.fetchall())
 
 
@@ -241,14 +241,18 @@ def _post(specs: Sequence[TxSpec]) -> list[TxResult]:
     if not unique:
         return []
     with _writing():
-        givers = {move[0] for spec in unique.values() for move in spec.moves}
-        balances = _lock_accounts(sorted(givers.union(move[1] for spec in unique.values() for move in spec.moves)),
-                                  givers)
+        moves = [move for spec in unique.values() for move in spec.moves]
+        givers = set(map(itemgetter(0), moves))
+        balances = _lock_accounts(sorted(givers.union(map(itemgetter(1), moves))), givers)
         results = _replays(unique)
-        new = [spec for key, spec in unique.items() if key not in results]
+        new = [spec for key, spec in unique.items() if key not in results] if results else list(unique.values())
+        posted = []
         if new:
             _check_balances(new, balances)
-            results.update(_insert(new))
+            posted = _insert(new)
+    if len(posted) == len(specs):  # no key was posted before or repeated: the results are in order
+        return posted
+    results.update(zip((spec.idempotency_key for spec in new), posted, strict=True))
     out, seen = [], set()
     for spec in specs:  # a key repeated within the batch is a replay of its first occurrence
         result = results[spec.idempotency_key]
@@ -324,32 +328,39 @@ def _pair(gives: dict[int, list[int]], takes: dict[int, list[int]]) -> Moves:
 def _lock_accounts(account_ids: list[int], givers: set[int]) -> dict[int, list[int]]:
     """Locks the accounts' balances in id order (creating the system accounts on first use, refusing
     unknown accounts); returns those of the givers that may not overdraw: {id: [points, mg_co2e]}."""
-    rows = _lock(account_ids)
-    if len(rows) < len(account_ids) and account_ids[0] < 0:
+    found, balances = _lock(account_ids, givers)
+    if found < len(account_ids) and account_ids[0] < 0:
         _create_system_accounts()
-        rows = _lock(account_ids)
-    if len(rows) < len(account_ids):
-        missing = sorted(set(account_ids).difference(row[0] for row in rows))
+        found, balances = _lock(account_ids, givers)
+    if found < len(account_ids):
+        with connection.cursor() as cursor:
+            cursor.execute(*_select_in("ledger_balance.id", "ledger_balance", "id", account_ids))
+            missing = sorted(set(account_ids).difference(row[0] for row in cursor.fetchall()))
         raise DomainError("unknown_account", f"账户不存在：{missing[:5]}")
-    return {account: [points, mg] for account, points, mg, overdraft in rows if not overdraft and account in givers}
+    return balances
 
 
-def _lock(account_ids: list[int]) -> list[tuple]:
-    """(id, points, mg_co2e, overdraft) of the accounts that exist, their balances locked
-    (PostgreSQL; SQLite's write lock is already held)."""
-    condition, params = _in("id", account_ids)
-    lock = " ORDER BY id FOR NO KEY UPDATE" if connection.vendor == "postgresql" else ""
+def _lock(account_ids: list[int], givers: set[int]) -> tuple[int, dict[int, list[int]]]:
+    """How many of the accounts exist, and the balances of the givers that may not overdraw.
+    PostgreSQL locks every balance found (`FOR NO KEY UPDATE`, in id order); SQLite's write lock is
+    already held, so there it only counts them."""
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, points, mg_co2e, overdraft FROM ledger_balance WHERE {condition}{lock}",  # noqa: S608
-                       params)
-        return cursor.fetchall()
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT id, points, mg_co2e, overdraft FROM ledger_balance WHERE id = ANY(%s) "
+                           "ORDER BY id FOR NO KEY UPDATE", [account_ids])
+            rows = cursor.fetchall()
+            return len(rows), {a: [points, mg] for a, points, mg, overdraft in rows if not overdraft and a in givers}
+        cursor.execute(*_select_in("count(*)", "ledger_balance", "id", account_ids))
+        found = cursor.fetchone()[0]
+        cursor.execute(*_select_in("ledger_balance.id, points, mg_co2e", "ledger_balance", "id", sorted(givers),
+                                   "NOT overdraft"))
+        return found, {a: [points, mg] for a, points, mg in cursor.fetchall()}
 
 
 def _replays(specs: dict[str, TxSpec]) -> dict[str, TxResult]:
     """Results of the keys already posted; raises if one was posted with a different body."""
-    condition, params = _in("idempotency_key", list(specs))
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT idempotency_key FROM ledger_transfer WHERE {condition}", params)  # noqa: S608
+        cursor.execute(*_select_in("idempotency_key", "ledger_transfer", "idempotency_key", list(specs)))
         keys = sorted({row[0] for row in cursor.fetchall()})
     results = {}
     for chunk in _chunks(keys, 5000):
@@ -397,36 +408,41 @@ def _check_balances(specs: list[TxSpec], balances: dict[int, list[int]]) -> None
                 taker[1] += mg
 
 
-NO_LINKS = (None, None, "", None)  # reverses, settles, expires_at (µs, stored): on part 0 only
+NO_LINKS = (links_text(None, None, ""), None, None, None)  # (hashed, reverses, settles, expires_at stored)
 
 
-def _insert(specs: list[TxSpec]) -> dict[str, TxResult]:
-    """Hashes and writes the transfers. The rows are made while the bulk insert consumes them, so that
-    on PostgreSQL hashing (here) and inserting (in the server) overlap."""
+def _insert(specs: list[TxSpec]) -> list[TxResult]:
+    """Hashes and writes the transfers; one result per spec, in order. The rows are made while the
+    bulk insert consumes them, so that on PostgreSQL hashing (here) and inserting (in the server)
+    overlap."""
     chains = _lock_chains(sorted({spec.partition for spec in specs}))
     ids = _new_ids(sum(len(spec.moves) for spec in specs))
     now = timezone.now()
     stored = connection.ops.adapt_datetimefield_value
     now_us, stored_now = microseconds(now), stored(now)
-    results = {}
+    results = []
 
     def rows():
         for s in specs:
             key, partition, chain = s.idempotency_key, s.partition, chains[s.partition]
-            links = (s.reverses, s.settles, microseconds(s.expires_at), stored(s.expires_at))
+            shared = transaction_text(s.kind, s.scenario, s.ref_type, s.ref_id, s.memo, now_us)
+            links = NO_LINKS if s.reverses is None and s.settles is None and s.expires_at is None else (
+                links_text(s.reverses, s.settles, microseconds(s.expires_at)), s.reverses, s.settles,
+                stored(s.expires_at))
             first = None
             for part, (debit, credit, points, mg) in enumerate(s.moves):
                 transfer_id = next(ids)
                 first = first or transfer_id
-                reverses, settles, expires_us, expires_at = links
-                chain[1] = transfer_hash(chain[1], transfer_id, partition, key, part, s.kind, s.scenario, s.ref_type,
-                                         s.ref_id, s.memo, now_us, debit, credit, points, mg, reverses, settles,
-                                         expires_us)
+                hashed_links, reverses, settles, expires_at = links
+                head = chain_hash(chain[1], transfer_id, partition, key, part, shared, debit, credit, points, mg,
+                                  hashed_links)
                 chain[0] += 1
+                chain[1] = head
                 yield (transfer_id, key, part, s.kind, s.scenario, s.ref_type, s.ref_id, s.memo, stored_now, partition,
-                       chain[1], debit, credit, points, mg, reverses, settles, expires_at)
+                       head, debit, credit, points, mg, reverses, settles, expires_at)
                 links = NO_LINKS
-            results[key] = TxResult(first, key, s.kind, chain[1], now)
+            # tuple.__new__: a namedtuple's own __new__ is a Python function, dear at 10,000 calls a batch.
+            results.append(tuple.__new__(TxResult, (first, key, s.kind, head, now, False)))
 
     insert_rows(Transfer._meta.db_table, COLUMNS, rows())
     with connection.cursor() as cursor:
@@ -468,6 +484,17 @@ def _in(column: str, values: list) -> tuple[str, list]:
     if connection.vendor == "postgresql":
         return f"{column} = ANY(%s)", [values]
     return f"{column} IN (SELECT value FROM json_each(%s))", [json.dumps(values)]  # noqa: S608 - a column name
+
+
+def _select_in(select: str, table: str, column: str, values: list, condition: str = "") -> tuple[str, list]:
+    """`SELECT select FROM table WHERE column IN values [AND condition]`, with a single parameter.
+    SQLite: joining the JSON array looks its values up one by one in the column's index, where
+    `IN (SELECT … json_each)` would first sort them into a temporary index — for 10,000 keys that
+    costs more than the look-ups. json_each has columns of its own (`id`, …): qualify names."""
+    if connection.vendor == "postgresql":
+        return f"SELECT {select} FROM {table} WHERE {column} = ANY(%s) AND ({condition or 'true'})", [values]  # noqa: S608
+    return (f"SELECT {select} FROM json_each(%s) AS v JOIN {table} ON {table}.{column} = v.value "  # noqa: S608
+            f"WHERE {condition or 'true'}", [json.dumps(values)])
 
 
 def _chunks(values: list, size: int) -> Iterator[list]:
