@@ -18,7 +18,7 @@ def new_api_key(code: str) -> str:
 
 
 class Provider(models.Model):
-    """A data provider (metro/bus/bike-share operator, power utility) and its API client credential."""
+    """A data provider (metro/bus/bike-share operator, power utility); its API credentials are `ApiKey`s."""
 
     code = models.SlugField(_("代码"), unique=True)
     name = models.CharField(_("名称"), max_length=200)
@@ -26,9 +26,6 @@ class Provider(models.Model):
                                        verbose_name=_("可报送场景"))
     organisation = models.OneToOneField("people.Organisation", on_delete=models.PROTECT, null=True, blank=True,
                                         related_name="provider")
-    api_key_hash = models.CharField(max_length=64, unique=True, editable=False)
-    api_key_prefix = models.CharField(_("密钥前缀"), max_length=24, editable=False)
-    api_key_rotated_at = models.DateTimeField(_("密钥更新时间"), default=timezone.now)
     active = models.BooleanField(_("启用"), default=True)
 
     class Meta:
@@ -38,13 +35,43 @@ class Provider(models.Model):
     def __str__(self):
         return f"{self.name} ({self.code})"
 
-    def set_new_api_key(self) -> str:
-        """Replaces the key; returns the plain key, which is shown once and never stored."""
-        key = new_api_key(self.code)
-        self.api_key_hash = hash_api_key(key)
-        self.api_key_prefix = key[: len(self.code) + 8]
-        self.api_key_rotated_at = timezone.now()
+
+class ApiKey(models.Model):
+    """One named API credential of a provider, limited to some of the provider's scenarios (none listed:
+    all of them). Only the hash is stored: the plain key is shown once, when issued. A revoked key stays
+    as a record of who could send what, when."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="api_keys",
+                                 verbose_name=_("数据方"))
+    name = models.SlugField(_("名称"), max_length=50)
+    scenarios = models.ManyToManyField("methodology.Scenario", blank=True, related_name="+",
+                                       verbose_name=_("限定场景"), help_text=_("不选则可报送该数据方的全部场景"))
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("密钥前缀"), max_length=60, editable=False)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now, editable=False)
+    last_used_at = models.DateTimeField(_("最近使用"), null=True, blank=True, editable=False)
+    revoked_at = models.DateTimeField(_("吊销时间"), null=True, blank=True, editable=False)
+
+    class Meta:
+        verbose_name = _("API 密钥")
+        verbose_name_plural = _("API 密钥")
+        ordering = ["provider", "name", "-created_at"]
+        constraints = [models.UniqueConstraint(fields=["provider", "name"], condition=models.Q(revoked_at__isnull=True),
+                                               name="one_live_key_per_name")]
+
+    def __str__(self):
+        return f"{self.provider.code}/{self.name} ({self.prefix}…)"
+
+    def set_secret(self) -> str:
+        """Sets a fresh secret; returns the plain key, which is shown once and never stored."""
+        key = new_api_key(self.provider.code)
+        self.key_hash = hash_api_key(key)
+        self.prefix = key[: len(self.provider.code) + 8]
         return key
+
+    def scenario_codes(self) -> list[str]:
+        """The scenarios this key may send; empty when it may send all of the provider's."""
+        return sorted(s.code for s in self.scenarios.all())
 
 
 class Batch(models.Model):
@@ -110,13 +137,19 @@ class Reduction(models.Model):
 
     # Every index costs time on each of the millions of inserts, so there are two: the unique
     # (provider, record_id) and (citizen, local_date), which serves statements, daily caps and the
-    # household window. The foreign keys get no index of their own.
-    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="reductions", db_index=False)
-    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="+", db_index=False)
+    # household window. The foreign keys get no index of their own, and no constraint in the
+    # database either: checked row by row at commit, the six of them took longer than the inserts.
+    # Only the pipeline writes reductions, from the batch and the rows it has just read; the
+    # references are checked in bulk by `tanhui ledger verify` (tanhui.ingest.audit).
+    batch = models.ForeignKey(Batch, on_delete=models.PROTECT, related_name="reductions", db_index=False,
+                              db_constraint=False)
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="+", db_index=False,
+                                 db_constraint=False)
     record_id = models.CharField(max_length=100)
     citizen = models.ForeignKey("people.Citizen", on_delete=models.PROTECT, related_name="reductions",
-                                db_index=False)
-    scenario = models.ForeignKey("methodology.Scenario", on_delete=models.PROTECT, related_name="+", db_index=False)
+                                db_index=False, db_constraint=False)
+    scenario = models.ForeignKey("methodology.Scenario", on_delete=models.PROTECT, related_name="+", db_index=False,
+                                 db_constraint=False)
     local_date = models.DateField()
     started_at = models.DateTimeField(null=True)
     quantity = models.CharField(_("里程(km)或用电量(kWh)"), max_length=40,
@@ -125,9 +158,9 @@ class Reduction(models.Model):
     capped = models.BooleanField(default=False)
     vacant = models.BooleanField(default=False)
     methodology_version = models.ForeignKey("methodology.MethodologyVersion", on_delete=models.PROTECT,
-                                            related_name="reductions", db_index=False)
+                                            related_name="reductions", db_index=False, db_constraint=False)
     factor_version = models.ForeignKey("methodology.FactorVersion", on_delete=models.PROTECT,
-                                       related_name="reductions", db_index=False)
+                                       related_name="reductions", db_index=False, db_constraint=False)
     input_hash = models.CharField(max_length=64)
 
     class Meta:

@@ -4,10 +4,14 @@ A batch is judged and written in ONE database transaction: its reductions, its r
 postings and its summary commit together or not at all, so a crash at any point leaves nothing
 half-credited and a rerun credits exactly once. `(provider, record_id)` is unique among reductions,
 so even a logic error could not credit a record twice.
+
+The records stay in the engine's embedded DuckDB database (which spills to disk beyond its memory
+limit) and the verdicts come out a chunk at a time, so memory does not grow with the batch.
 """
 
 import json
 import logging
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -15,15 +19,16 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from tanhui.core.bulk import insert_rows, temp_key_table
+from tanhui.core.bulk import insert_arrow, insert_rows, temp_key_table
 from tanhui.core.errors import DomainError
 from tanhui.core.units import points_for_mg
 from tanhui.ingest.models import Batch, Provider, Reduction, RejectedRecord
 from tanhui.ledger import services as ledger
-from tanhui.methodology.engines import RECORD_FIELDS, EngineContext, evaluate
+from tanhui.methodology.engines import EngineContext
+from tanhui.methodology.engines.judgement import Judgement
 from tanhui.methodology.models import Scenario
 from tanhui.methodology.params import VersionedParams
 from tanhui.methodology.services import engine_versions
@@ -34,6 +39,9 @@ log = logging.getLogger("tanhui.ingest")
 REJECT_RETENTION = timedelta(days=getattr(settings, "TANHUI_REJECT_RETENTION_DAYS", 90))
 SUPPORTED_SUFFIXES = (".csv", ".jsonl", ".ndjson", ".parquet")
 WRITE_CHUNK = 100_000
+REDUCTION_COLUMNS = ["batch_id", "provider_id", "scenario_id", "record_id", "citizen_id", "local_date", "started_at",
+                     "quantity", "reduction_mg", "capped", "vacant", "methodology_version_id", "factor_version_id",
+                     "input_hash"]
 
 
 class NullProgress:
@@ -47,35 +55,6 @@ class NullProgress:
 
     def reset(self, total=None):
         pass
-
-
-def read_records(path: Path, fields: tuple[str, ...]) -> pa.Table:
-    """Reads a CSV, JSON Lines or Parquet file into string columns (exactly as sent) plus `seq`
-    (the record's position in the file). Missing columns become nulls, judged `malformed` later."""
-    suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise DomainError("unsupported_file", f"{path.name}: use .csv, .jsonl or .parquet")
-    con = duckdb.connect()
-    try:
-        # JSON values are read as text so that times and numbers reach the checks exactly as sent.
-        as_text = "{" + ", ".join(f"'{f}': 'VARCHAR'" for f in fields) + "}"
-        json_source = f"read_json(?, format='newline_delimited', columns={as_text})"
-        source = {
-            ".csv": "read_csv(?, all_varchar=true, header=true, null_padding=true, strict_mode=false, "
-                    "quote='\"', escape='\"')",
-            ".jsonl": json_source,
-            ".ndjson": json_source,
-            ".parquet": "read_parquet(?)",
-        }[suffix]
-        present = {row[0] for row in con.sql(f"DESCRIBE SELECT * FROM {source}", params=[str(path)]).fetchall()}
-        columns = ", ".join(
-            f'CAST("{f}" AS VARCHAR) AS "{f}"' if f in present else f'CAST(NULL AS VARCHAR) AS "{f}"' for f in fields)
-        query = f"SELECT {columns}, CAST(row_number() OVER () - 1 AS BIGINT) AS seq FROM {source}"
-        return con.sql(query, params=[str(path)]).to_arrow_table()
-    except duckdb.Error as exc:
-        raise DomainError("unreadable_file", f"{path.name}: {exc}") from exc
-    finally:
-        con.close()
 
 
 def create_batch(provider: Provider, scenario_code: str, source: str, *, key: str | None = None,
@@ -107,22 +86,25 @@ def process_batch(batch: Batch, paths: list[Path], *, now: datetime | None = Non
     progress = NullProgress() if progress is None else progress
     now = now or timezone.now()
     Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.PROCESSING, started_at=timezone.now())
-    fields = RECORD_FIELDS[batch.scenario.kind]
     try:
-        progress.set_description("reading")
-        records = pa.concat_tables([read_records(p, fields) for p in paths]) if paths else _empty(fields)
-        if len(paths) > 1:  # chunks uploaded separately: one file order across them
-            records = records.set_column(records.schema.get_field_index("seq"), "seq",
-                                         pa.array(range(len(records)), pa.int64()))
-        progress.reset(total=len(records))
         with transaction.atomic():
             _lock_scenario(batch.scenario)
-            progress.set_description("checking")
             versions = engine_versions(batch.scenario)
-            result = evaluate(batch.scenario.code, records, _context(batch, records, versions), versions, now,
-                              engine=batch.engine)
-            progress.set_description("writing")
-            _write(batch, records, result, now, progress)
+            with Judgement(batch.scenario.code, versions, now, batch.engine) as judgement:
+                progress.set_description("reading")
+                _load(judgement, paths)
+                progress.reset(total=judgement.records)
+                progress.set_description("checking")
+                context = engine_context(batch, judgement, versions)
+                judgement.judge(context)
+                progress.set_description("writing")
+                if not _insert_reductions_if_new(batch, judgement, progress):
+                    # a record id of the batch was accepted before: judge again, knowing which
+                    judgement.judge(replace(context, prior_accepted=_prior_accepted(batch, judgement.record_ids())))
+                    progress.reset(total=judgement.records)
+                    _insert_reductions(batch, judgement, progress)
+                _insert_rejects(batch, judgement, now, progress)
+                _credit(batch, judgement)
     except Exception as exc:
         Batch.objects.filter(pk=batch.pk).update(status=Batch.Status.FAILED, error=str(exc)[:2000],
                                                  finished_at=timezone.now())
@@ -132,8 +114,14 @@ def process_batch(batch: Batch, paths: list[Path], *, now: datetime | None = Non
     return batch
 
 
-def _empty(fields: tuple[str, ...]) -> pa.Table:
-    return pa.table({**{f: pa.array([], pa.string()) for f in fields}, "seq": pa.array([], pa.int64())})
+def _load(judgement: Judgement, paths: list[Path]) -> None:
+    for path in paths:
+        if path.suffix.lower() not in SUPPORTED_SUFFIXES:
+            raise DomainError("unsupported_file", f"{path.name}: use .csv, .jsonl or .parquet")
+    try:
+        judgement.load_files(paths)
+    except duckdb.Error as exc:
+        raise DomainError("unreadable_file", f"{', '.join(p.name for p in paths)}: {exc}") from exc
 
 
 def _lock_scenario(scenario: Scenario) -> None:
@@ -144,126 +132,118 @@ def _lock_scenario(scenario: Scenario) -> None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [20240001, scenario.pk])
 
 
-def _column(table: pa.Table, name: str) -> list:
-    return table.column(name).to_pylist()
-
-
-def _context(batch: Batch, records: pa.Table, versions: list[VersionedParams]) -> EngineContext:
-    """What the engine must know from earlier batches, restricted to the keys this batch mentions."""
+def engine_context(batch: Batch, judgement: Judgement, versions: list[VersionedParams]) -> EngineContext:
+    """What the engine must know from earlier batches, restricted to the users and dates the batch
+    mentions; without the record ids accepted before (see _insert_reductions_if_new)."""
     provider, scenario = batch.provider, batch.scenario
-    ids = temp_key_table("batch_record_ids", (v for v in _column(records, "record_id") if v is not None))
-    users = temp_key_table("batch_users", (v for v in _column(records, "external_user_id") if v is not None))
+    users = temp_key_table("batch_users", judgement.external_user_ids())
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT r.record_id FROM {Reduction._meta.db_table} r JOIN {ids} t ON t.k = r.record_id "
-                       "WHERE r.provider_id = %s", [provider.pk])
-        prior_accepted = [row[0] for row in cursor.fetchall()]
-        cursor.execute(f"SELECT b.external_user_id, b.citizen_id FROM {Binding._meta.db_table} b "
-                       f"JOIN {users} t ON t.k = b.external_user_id "
-                       "WHERE b.provider_id = %s AND b.unbound_at IS NULL", [provider.pk])
+        # `t CROSS JOIN r WHERE …`: SQLite then loops over the batch's keys and probes the big table's
+        # index, whatever its size (a plain join may scan the big table instead).
+        cursor.execute(f"SELECT b.external_user_id, b.citizen_id FROM {users} t CROSS JOIN {Binding._meta.db_table} b "
+                       "WHERE b.provider_id = %s AND b.external_user_id = t.k AND b.unbound_at IS NULL", [provider.pk])
         bindings = cursor.fetchall()
-    citizens = temp_key_table("batch_citizens", (c for _, c in bindings), integer=True)
     consents = list(Consent.objects.filter(scenario=scenario, revoked_at__isnull=True,
                                            citizen__status="active", citizen_id__in=[c for _, c in bindings])
                     .values_list("citizen_id", "effective_from")) if bindings else []
-    window = max((getattr(v.params, "window_days", 0) for v in versions), default=0)
-    first, last = _date_span(records, scenario, window)
-    with connection.cursor() as cursor:
-        if scenario.kind == Scenario.Kind.TRIP:
-            cursor.execute(f"SELECT r.citizen_id, r.local_date, COUNT(*) FROM {Reduction._meta.db_table} r "
-                           f"JOIN {citizens} t ON t.k = r.citizen_id WHERE r.scenario_id = %s AND r.capped = %s "
-                           "AND r.local_date BETWEEN %s AND %s GROUP BY r.citizen_id, r.local_date",
-                           [scenario.pk, False, first, last])
-        else:
-            cursor.execute(f"SELECT r.citizen_id, r.local_date, r.quantity FROM {Reduction._meta.db_table} r "
-                           f"JOIN {citizens} t ON t.k = r.citizen_id WHERE r.scenario_id = %s "
-                           "AND r.local_date BETWEEN %s AND %s", [scenario.pk, first, last])
-        prior_rows = cursor.fetchall()
+    span = judgement.date_span()
+    prior_rows = []
+    if bindings and span:
+        citizens = temp_key_table("batch_citizens", (c for _, c in bindings), integer=True)
+        window = max((getattr(v.params, "window_days", 0) for v in versions), default=0)
+        first, last = (span[0] - timedelta(days=window)).isoformat(), span[1].isoformat()
+        with connection.cursor() as cursor:
+            if scenario.kind == Scenario.Kind.TRIP:
+                cursor.execute(f"SELECT r.citizen_id, r.local_date, COUNT(*) FROM {citizens} t "
+                               f"CROSS JOIN {Reduction._meta.db_table} r WHERE r.citizen_id = t.k "
+                               "AND r.scenario_id = %s AND r.capped = %s AND r.local_date BETWEEN %s AND %s "
+                               "GROUP BY r.citizen_id, r.local_date",
+                               [scenario.pk, False, first, last])
+            else:
+                cursor.execute(f"SELECT r.citizen_id, r.local_date, r.quantity FROM {citizens} t "
+                               f"CROSS JOIN {Reduction._meta.db_table} r WHERE r.citizen_id = t.k "
+                               "AND r.scenario_id = %s AND r.local_date BETWEEN %s AND %s", [scenario.pk, first, last])
+            prior_rows = cursor.fetchall()
     return EngineContext.from_rows(scenario_kind=scenario.kind, bindings=bindings, consents=consents,
-                                   prior_accepted=prior_accepted, prior_rows=prior_rows)
+                                   prior_rows=prior_rows)
 
 
-def _date_span(records: pa.Table, scenario: Scenario, window_days: int) -> tuple[str, str]:
-    """Local dates the batch can touch, from the date prefix of its time fields, widened by a day for
-    offsets and by the household window. Malformed values only widen the span."""
-    column = "started_at" if scenario.kind == Scenario.Kind.TRIP else "date"
-    prefixes = pc.utf8_slice_codeunits(records.column(column), 0, 10)
-    dates = pc.drop_null(pc.strptime(prefixes, format="%Y-%m-%d", unit="s", error_is_null=True))
-    if len(dates) == 0:
-        return "0001-01-01", "0001-01-01"
-    first = pc.min(dates).as_py().date() - timedelta(days=window_days + 1)
-    last = pc.max(dates).as_py().date() + timedelta(days=1)
-    return first.isoformat(), last.isoformat()
+def _prior_accepted(batch: Batch, record_ids: pa.Array) -> pa.Table:
+    """Those of `record_ids` that this provider's earlier batches had accepted (`record_id`)."""
+    found = []
+    if len(record_ids):
+        ids = temp_key_table("batch_record_ids", record_ids)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT r.record_id FROM {ids} t CROSS JOIN {Reduction._meta.db_table} r "
+                           "WHERE r.provider_id = %s AND r.record_id = t.k", [batch.provider_id])
+            found = [row[0] for row in cursor.fetchall()]
+    return pa.table({"record_id": pa.array(found, pa.string())})
 
 
-def _write(batch: Batch, records: pa.Table, result: pa.Table, now: datetime, progress) -> None:
-    """Writes reductions and rejects, posts one ledger credit per citizen, and fills in the summary."""
-    if not pc.all(pc.equal(records.column("seq"), result.column("seq"))).as_py():
-        raise RuntimeError("the engine must return one row per record, in file order")
-    is_accepted = pc.equal(result.column("status"), "accepted")
-    accepted = result.filter(is_accepted)
-    quantity_field = "distance_km" if batch.scenario.kind == Scenario.Kind.TRIP else "kwh"
-    size = len(accepted)
-    reductions = pa.table({
-        "batch_id": pa.repeat(batch.pk, size), "provider_id": pa.repeat(batch.provider_id, size),
-        "record_id": accepted.column("record_id"), "citizen_id": accepted.column("citizen_id"),
-        "scenario_id": pa.repeat(batch.scenario_id, size),
-        "local_date": pc.cast(accepted.column("local_date"), pa.string()),
-        # Django keeps datetimes as UTC; the PostgreSQL session runs in UTC too.
-        "started_at": pc.strftime(accepted.column("started_at"), format="%Y-%m-%d %H:%M:%S"),
-        "quantity": pc.utf8_trim_whitespace(records.column(quantity_field).filter(is_accepted)),
-        "reduction_mg": accepted.column("reduction_mg"), "capped": accepted.column("capped"),
-        "vacant": accepted.column("vacant"), "methodology_version_id": accepted.column("version_id"),
-        "factor_version_id": accepted.column("factor_version_id"), "input_hash": accepted.column("input_hash"),
-    })
-    insert_rows(Reduction._meta.db_table, reductions.column_names, _rows(reductions, progress))
-    _write_rejects(batch, records, result, now, progress)
+def _insert_reductions_if_new(batch: Batch, judgement: Judgement, progress) -> bool:
+    """Inserts the reductions of a batch judged as if none of its record ids had been accepted
+    before, which is the usual case and spares looking up millions of ids. Returns False, having
+    written nothing, when that was not so: a record it did not accept has an id accepted before
+    (looked up: such records are few), or one it accepted has (the unique constraint refuses it)."""
+    if _prior_accepted(batch, judgement.record_ids(unless_accepted=True)).num_rows:
+        return False
+    try:
+        with transaction.atomic():
+            _insert_reductions(batch, judgement, progress)
+    except IntegrityError:
+        return False
+    return True
 
-    per_citizen = accepted.group_by("citizen_id").aggregate([("reduction_mg", "sum")])
-    mg_by_citizen = dict(zip(per_citizen.column("citizen_id").to_pylist(),
-                             per_citizen.column("reduction_mg_sum").to_pylist(), strict=True))
+
+def _insert_reductions(batch: Batch, judgement: Judgement, progress) -> None:
+    """One row per accepted record, in file order (which keeps the unique index's inserts local)."""
+    for chunk in judgement.accepted(WRITE_CHUNK):
+        size = chunk.num_rows
+        columns = {
+            "batch_id": pa.repeat(batch.pk, size), "provider_id": pa.repeat(batch.provider_id, size),
+            "scenario_id": pa.repeat(batch.scenario_id, size), "record_id": chunk.column("record_id"),
+            # ISO text, as Django stores dates and (UTC) times on SQLite; the PostgreSQL session runs in UTC.
+            "citizen_id": chunk.column("citizen_id"), "local_date": pc.cast(chunk.column("local_date"), pa.string()),
+            "started_at": pc.cast(chunk.column("started_at"), pa.string()),
+            "quantity": chunk.column("quantity"), "reduction_mg": chunk.column("reduction_mg"),
+            "capped": chunk.column("capped"), "vacant": chunk.column("vacant"),
+            "methodology_version_id": chunk.column("version_id"),
+            "factor_version_id": chunk.column("factor_version_id"), "input_hash": chunk.column("input_hash"),
+        }
+        insert_arrow(Reduction._meta.db_table, REDUCTION_COLUMNS, pa.table(columns))
+        progress.update(size)
+
+
+def _insert_rejects(batch: Batch, judgement: Judgement, now: datetime, progress) -> None:
+    """Keeps each rejected record with its reason; of a record of an unknown user, only id and reason."""
+    purge_after = now + REJECT_RETENTION
+
+    def rows():
+        for chunk in judgement.rejected(WRITE_CHUNK):
+            for record in chunk.to_pylist():
+                seq, record_id, reason = record.pop("seq"), record["record_id"], record.pop("reason")
+                keep = None if reason == "unknown_user" else json.dumps(record, ensure_ascii=False)
+                yield batch.pk, seq, record_id or "", reason, keep, purge_after
+            progress.update(chunk.num_rows)
+
+    insert_rows(RejectedRecord._meta.db_table, ["batch_id", "seq", "record_id", "reason", "raw", "purge_after"],
+                rows())
+
+
+def _credit(batch: Batch, judgement: Judgement) -> None:
+    """Posts one ledger credit per citizen and fills in the summary."""
+    mg_by_citizen = judgement.mg_by_citizen()
     accounts = ledger.citizen_accounts(mg_by_citizen)
     specs = [ledger.mint_credit(accounts[citizen], points_for_mg(mg), mg,
                                 idempotency_key=f"ingest:{batch.pk}:{citizen}:{batch.scenario.code}",
                                 scenario=batch.scenario.code, ref_type="ingest.batch", ref_id=str(batch.pk))
              for citizen, mg in sorted(mg_by_citizen.items()) if mg > 0]
     ledger.post_transactions(specs)
-
-    counts = _value_counts(result.column("status"))
-    reasons = _value_counts(pc.drop_null(result.column("reason")))
+    summary = judgement.summary()
     Batch.objects.filter(pk=batch.pk).update(
-        status=Batch.Status.DONE, finished_at=timezone.now(), records=len(result),
-        accepted=counts.get("accepted", 0), duplicates=counts.get("duplicate", 0), rejected=counts.get("rejected", 0),
-        capped=pc.sum(accepted.column("capped")).as_py() or 0, vacant=pc.sum(accepted.column("vacant")).as_py() or 0,
-        rejected_by_reason=dict(sorted(reasons.items())), reduction_mg=sum(mg_by_citizen.values()),
-        points=sum(points_for_mg(mg) for mg in mg_by_citizen.values()),
+        status=Batch.Status.DONE, finished_at=timezone.now(), records=summary["records"],
+        accepted=summary["accepted"], duplicates=summary["duplicates"], rejected=summary["rejected"],
+        capped=summary["capped"], vacant=summary["vacant"],
+        rejected_by_reason=dict(sorted(summary["rejected_by_reason"].items())),
+        reduction_mg=sum(mg_by_citizen.values()), points=sum(points_for_mg(mg) for mg in mg_by_citizen.values()),
         accounts_credited=sum(1 for mg in mg_by_citizen.values() if points_for_mg(mg) > 0))
-
-
-def _value_counts(column) -> dict[str, int]:
-    return {row["values"]: row["counts"] for row in pc.value_counts(column).to_pylist()}
-
-
-def _rows(table: pa.Table, progress):
-    """The table's rows as tuples, converted a chunk at a time so memory stays flat."""
-    for chunk in table.to_batches(max_chunksize=WRITE_CHUNK):
-        yield from zip(*(column.to_pylist() for column in chunk.columns), strict=True)
-        progress.update(chunk.num_rows)
-
-
-def _write_rejects(batch: Batch, records: pa.Table, result: pa.Table, now: datetime, progress) -> None:
-    """Keeps each rejected record with its reason; of a record of an unknown user, only id and reason."""
-    is_rejected = pc.equal(result.column("status"), "rejected")
-    rejected = result.filter(is_rejected)
-    if len(rejected) == 0:
-        return
-    raw_records = records.filter(is_rejected).drop_columns(["seq"]).to_pylist()
-    purge_after = now + REJECT_RETENTION
-
-    def rows():
-        for verdict, raw in zip(rejected.select(["seq", "record_id", "reason"]).to_pylist(), raw_records, strict=True):
-            keep = None if verdict["reason"] == "unknown_user" else json.dumps(raw, ensure_ascii=False)
-            yield batch.pk, verdict["seq"], verdict["record_id"] or "", verdict["reason"], keep, purge_after
-        progress.update(len(raw_records))
-
-    insert_rows(RejectedRecord._meta.db_table, ["batch_id", "seq", "record_id", "reason", "raw", "purge_after"],
-                rows())

@@ -18,7 +18,6 @@ A cumulative register that falls below a tenth of the previous value is a reset:
 the new register value as the interval's consumption, and flagged. Gaps are flagged, never filled.
 """
 
-import io
 import shutil
 import tempfile
 from collections import Counter
@@ -27,17 +26,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from itertools import chain
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 from django.conf import settings
 from django.db import connection
 
-from tanhui.core.bulk import insert_rows
+from tanhui.core.bulk import insert_arrow, insert_rows
 from tanhui.core.errors import DomainError
 from tanhui.core.timeutil import SHANGHAI
 from tanhui.supervision.models import DailyUsage, HourlyUsage, Meter, Reading, ReadingIssue
@@ -51,7 +48,6 @@ REGISTER_LIMIT = 2**40  # above any reading, for the running maximum below
 PARTITIONS = 64
 GROUP_ROWS = 2_000_000
 CHUNK_ROWS = 200_000
-SQLITE_ROWS = 100  # rows per INSERT statement on SQLite (at most 32,766 parameters)
 NULL_INT = pa.scalar(None, pa.int64())
 _SOURCES = {
     ".csv": "read_csv({}, all_varchar=true, header=true, null_padding=true)",
@@ -433,29 +429,3 @@ def _add(table: str, key: str, rows: pa.Table) -> None:
 
 def _tuples(table) -> zip:
     return zip(*(column.to_pylist() for column in table.columns), strict=True)
-
-
-def insert_arrow(table: str, columns: list[str], data: pa.Table | pa.RecordBatch) -> None:
-    """Bulk insert inside the caller's transaction. PostgreSQL: COPY from CSV rendered by Arrow (no
-    per-row Python work). SQLite: executemany of multi-row INSERTs, SQLITE_ROWS rows per statement,
-    which halves the per-row cost of one-row statements (`core.bulk.insert_rows`)."""
-    q = connection.ops.quote_name
-    quoted = ", ".join(map(q, columns))
-    if connection.vendor == "postgresql":
-        buffer = io.BytesIO()
-        pacsv.write_csv(data, buffer, pacsv.WriteOptions(include_header=False))
-        copy_sql = f"COPY {q(table)} ({quoted}) FROM STDIN (FORMAT csv)"
-        with connection.cursor() as cursor, cursor.cursor.copy(copy_sql) as copy:
-            copy.write(buffer.getbuffer())
-        return
-    values = list(chain.from_iterable(_tuples(data)))  # row after row
-    row = "(" + ", ".join(["%s"] * len(columns)) + ")"
-    head = f"INSERT INTO {q(table)} ({quoted}) VALUES "  # noqa: S608 - quoted names of our tables
-    step = SQLITE_ROWS * len(columns)
-    whole = len(data) // SQLITE_ROWS * step
-    with connection.cursor() as cursor:
-        if whole:
-            cursor.executemany(head + ", ".join([row] * SQLITE_ROWS),
-                               (values[i:i + step] for i in range(0, whole, step)))
-        if whole < len(values):
-            cursor.execute(head + ", ".join([row] * ((len(values) - whole) // len(columns))), values[whole:])

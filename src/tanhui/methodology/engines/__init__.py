@@ -1,11 +1,11 @@
 """Judging one batch of raw records: the public API and the contract every engine honours.
 
-`evaluate()` checks and normalises its inputs once, then hands them to an engine: "duckdb" (the
-production default), "spark" (same SQL, for scale) or "reference" (plain Python, the oracle the
-tests compare the others with). All three return the same table, row for row. No Django here.
+`evaluate()` (or, a chunk at a time, `judgement.Judgement`) checks and normalises its inputs once,
+then hands them to an engine: "duckdb" (the production default), "spark" (same SQL, for scale) or
+"reference" (plain Python, the oracle the tests compare the others with). All three give the same
+outcome, row for row. No Django here.
 """
 
-import importlib
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -13,7 +13,7 @@ from decimal import Decimal
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from tanhui.methodology.params import HouseholdParams, TransitParams, VersionedParams, check_versions
+from tanhui.methodology.params import HouseholdParams, TransitParams, VersionedParams
 
 ENGINES = {
     "duckdb": "tanhui.methodology.engines.duckdb_engine",
@@ -141,13 +141,11 @@ def conform_records(records: pa.Table, kind: str) -> pa.Table:
 def evaluate(scenario: str, records: pa.Table, context: EngineContext, versions: list[VersionedParams],
              now: datetime, engine: str = "duckdb") -> pa.Table:
     """Judges the raw records of one batch: one output row per input record (OUTPUT_SCHEMA), in
-    `seq` order. Raises UncoveredDateError when a well-formed record's local date has no version."""
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise ValueError("`now` must be timezone-aware")
-    if engine not in ENGINES:
-        raise ValueError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
-    versions = check_versions(versions)
-    kind = KINDS[type(versions[0].params)]
-    run = importlib.import_module(ENGINES[engine]).run
-    result = run(scenario, kind, conform_records(records, kind), context.conformed(), versions, now)
-    return result.cast(OUTPUT_SCHEMA)
+    `seq` order. Raises UncoveredDateError when a well-formed record's local date has no version.
+    (The ingest pipeline uses judgement.Judgement, which does the same a chunk at a time.)"""
+    from tanhui.methodology.engines.judgement import Judgement
+
+    with Judgement(scenario, versions, now, engine) as judgement:
+        judgement.load_table(records)
+        judgement.judge(context)
+        return judgement.result()

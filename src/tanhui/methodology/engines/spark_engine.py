@@ -61,6 +61,9 @@ class SparkBackend:
     def fetch(self, query: str) -> pa.Table:
         return self.spark.sql(query).toArrow()
 
+    def drop(self, name: str) -> None:
+        self.spark.catalog.dropTempView(name)
+
 
 def run(scenario: str, kind: str, records: pa.Table, context: EngineContext, versions: list[VersionedParams],
         now: datetime) -> pa.Table:

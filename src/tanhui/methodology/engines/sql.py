@@ -87,6 +87,8 @@ class Backend(Protocol):
 
     def fetch(self, sql: str) -> pa.Table: ...
 
+    def drop(self, name: str) -> None: ...
+
 
 # ---- calendar arithmetic ---------------------------------------------------------------------
 
@@ -311,22 +313,28 @@ def _segment(versions: list[VersionedParams]) -> str:
 
 # ---- the steps ---------------------------------------------------------------------------------
 
-def parsed_sql(d: Dialect, kind: Kind, versions: list[VersionedParams]) -> str:
-    """One row per record: typed values, context and `verdict`, the first check that fails
-    ('malformed', 'duplicate' of an earlier batch, or a reason code); NULL = eligible."""
+def typed_sql(d: Dialect, kind: Kind, versions: list[VersionedParams]) -> str:
+    """One row per raw record, needing no context: its hash, whether it is malformed, its typed
+    values and the `segment` (version) in force on its local date."""
     fields = RECORD_FIELDS[kind.name]
     hashed = ", ".join(f"CASE WHEN {f} IS NULL THEN '-,' ELSE concat(CAST(length({f}) AS STRING), ':', {f}, ',') END"
                        for f in fields)
     well_formed = (f"record_id IS NOT NULL AND record_id <> '' AND external_user_id IS NOT NULL"
                    f" AND external_user_id <> '' AND {kind.fields_ok}")
     typed = ", ".join(f"CASE WHEN NOT malformed THEN {expr} END AS {name}" for name, expr in kind.typed.items())
-    version_rows, baseline_rows = _versions(d, versions)
     stages = _stages("src", kind.parsers)
     ctes = [("src", f"SELECT *, {d.sha256(f'concat({hashed})')} AS input_hash FROM raw"), *stages,
             ("formed", f"SELECT *, NOT ({well_formed}) AS malformed FROM {stages[-1][0]}"),
-            ("typed", f"SELECT seq, record_id, external_user_id, input_hash, malformed, {typed} FROM formed"),
-            ("dated", f"SELECT *, {_segment(versions)} AS segment FROM typed"),
-            ("versions", version_rows),
+            ("typed_values", f"SELECT seq, record_id, external_user_id, input_hash, malformed, {typed} FROM formed")]
+    return f"""WITH {", ".join(f"{name} AS ({sql})" for name, sql in ctes)}
+        SELECT *, {_segment(versions)} AS segment FROM typed_values"""
+
+
+def parsed_sql(d: Dialect, kind: Kind, versions: list[VersionedParams]) -> str:
+    """One row per record: typed values, context and `verdict`, the first check that fails
+    ('malformed', 'duplicate' of an earlier batch, or a reason code); NULL = eligible."""
+    version_rows, baseline_rows = _versions(d, versions)
+    ctes = [("versions", version_rows),
             ("consent", "SELECT citizen_id, MIN(from_day) AS from_day FROM consents GROUP BY citizen_id")]
     if baseline_rows:
         ctes.append(("baselines", baseline_rows))
@@ -334,7 +342,7 @@ def parsed_sql(d: Dialect, kind: Kind, versions: list[VersionedParams]) -> str:
         SELECT t.*, CASE WHEN NOT t.malformed THEN b.citizen_id END AS citizen_id, c.from_day AS consent_from,
                pa.record_id IS NOT NULL AS prior_dup, v.version_id, v.factor_version_id, v.factor, v.max_qty,
                LEAST(GREATEST(t.qty, {d.big(0)}), v.max_qty) AS qty_c, {kind.context_columns}
-        FROM dated t
+        FROM typed t
         LEFT JOIN bindings b ON b.external_user_id = t.external_user_id
         LEFT JOIN consent c ON c.citizen_id = b.citizen_id
         LEFT JOIN (SELECT DISTINCT record_id FROM prior_accepted) pa ON pa.record_id = t.record_id
@@ -351,18 +359,18 @@ def parsed_sql(d: Dialect, kind: Kind, versions: list[VersionedParams]) -> str:
         FROM joined"""
 
 
-def _accept(backend: Backend, kind: Kind) -> str:
+def _accept(backend: Backend, kind: Kind) -> tuple[str, list[str]]:
     """The query of `accepted`: the eligible records that the text, read in file order, accepts.
 
     A record is accepted unless an earlier accepted record has its record_id (a duplicate) or, for
     household readings, its (citizen, date) (duplicate_period). Each round accepts the records
     first in file order for their id and key among those still undecided, and drops the undecided
     that share an id or key with them; this repeats until none is left. Without a period key
-    the first round decides everything."""
+    the first round decides everything. Also returns the names of the tables it made."""
     columns = "seq, record_id, citizen_id, local_day, started_us"
     first_key = ", MIN(seq) OVER (PARTITION BY citizen_id, local_day) AS first_key" if kind.period_key else ""
     remaining = backend.materialize("undecided0", f"SELECT {columns} FROM parsed WHERE verdict IS NULL")
-    won = []
+    won, made = [], ["undecided0"]
     while remaining:
         i = len(won)
         won.append(f"won{i}")
@@ -372,17 +380,18 @@ def _accept(backend: Backend, kind: Kind) -> str:
             WHERE seq = first_id{" AND seq = first_key" if kind.period_key else ""}""")
         if not kind.period_key:
             break
-        remaining = backend.materialize(f"undecided{i + 1}", f"""
+        made.append(f"undecided{i + 1}")
+        remaining = backend.materialize(made[-1], f"""
             SELECT * FROM undecided{i} u
             WHERE NOT EXISTS (SELECT 1 FROM won{i} w WHERE w.record_id = u.record_id)
               AND NOT EXISTS (SELECT 1 FROM won{i} w
                               WHERE w.citizen_id = u.citizen_id AND w.local_day = u.local_day)""")
     parts = won or ["undecided0"]  # nothing eligible: the empty undecided0
-    return " UNION ALL ".join(f"SELECT {columns} FROM {r}" for r in parts)
+    return " UNION ALL ".join(f"SELECT {columns} FROM {r}" for r in parts), made + won
 
 
 def outcome_sql(kind: Kind, accepted: str) -> str:
-    """One output row per record, in file order."""
+    """One output row per record (OUTPUT_SCHEMA, with `local_day` and `started_us` as integers)."""
     return f"""
         WITH accepted AS ({accepted}),
         judged AS (
@@ -400,7 +409,7 @@ def outcome_sql(kind: Kind, accepted: str) -> str:
                     ELSE COALESCE(verdict, 'duplicate_period') END AS reason,
                citizen_id, local_day, started_us, mg AS reduction_mg, capped, vacant, version_id,
                factor_version_id, input_hash
-        FROM outcome ORDER BY seq"""
+        FROM outcome"""
 
 
 def _days_of(column: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -424,23 +433,47 @@ def _context_tables(context: EngineContext) -> dict[str, pa.Table]:
     }
 
 
+class Judge:
+    """Judges the records registered as `raw` (RECORD_FIELDS and `seq`) in a backend, as often as the
+    context changes: the context-free parsing (`typed`) is done once. Each call leaves the verdicts
+    in the backend as `outcome` (see outcome_sql)."""
+
+    def __init__(self, backend: Backend, scenario: str, kind_name: str, versions: list[VersionedParams],
+                 now: datetime):
+        d = backend.dialect
+        now_us = (now - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
+        now_day = (now.astimezone(timezone(SHANGHAI_OFFSET)).date() - EPOCH).days
+        self.backend, self.scenario, self.versions = backend, scenario, versions
+        self.kind = _trip(d, now_us) if kind_name == "trip" else _household(d, now_day)
+        backend.materialize("typed", typed_sql(d, self.kind, versions))
+
+    def __call__(self, context: EngineContext) -> None:
+        backend = self.backend
+        for name, table in _context_tables(context).items():
+            backend.register(name, table)
+        backend.materialize("parsed", parsed_sql(backend.dialect, self.kind, self.versions))
+        uncovered = backend.fetch("SELECT seq, local_day FROM parsed WHERE verdict <> 'malformed'"
+                                  " AND segment IS NULL ORDER BY seq LIMIT 1").to_pylist()
+        if uncovered:
+            seq, day = uncovered[0]["seq"], EPOCH + timedelta(days=uncovered[0]["local_day"])
+            raise UncoveredDateError(f"{self.scenario}: record seq {seq}: no methodology version in force on {day}")
+        accepted, steps = _accept(backend, self.kind)
+        backend.materialize("outcome", outcome_sql(self.kind, accepted))
+        for name in ["parsed", *steps]:  # what only led to the outcome
+            backend.drop(name)
+
+
+def typed_outcome(outcome: pa.Table | pa.RecordBatch) -> pa.Table | pa.RecordBatch:
+    """`local_day` and `started_us` of outcome rows as the date and UTC time of OUTPUT_SCHEMA."""
+    local_date = pc.cast(pc.cast(outcome.column("local_day"), pa.int32()), pa.date32())
+    started_at = pc.cast(outcome.column("started_us"), pa.timestamp("us", tz="UTC"))
+    outcome = outcome.set_column(outcome.schema.get_field_index("local_day"), "local_date", local_date)
+    return outcome.set_column(outcome.schema.get_field_index("started_us"), "started_at", started_at)
+
+
 def run(backend: Backend, scenario: str, kind_name: str, records: pa.Table, context: EngineContext,
         versions: list[VersionedParams], now: datetime) -> pa.Table:
-    d = backend.dialect
-    now_us = (now - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
-    now_day = (now.astimezone(timezone(SHANGHAI_OFFSET)).date() - EPOCH).days
-    kind = _trip(d, now_us) if kind_name == "trip" else _household(d, now_day)
+    """Judges records in one go; the outcome in file order."""
     backend.register("raw", records)
-    for name, table in _context_tables(context).items():
-        backend.register(name, table)
-    backend.materialize("parsed", parsed_sql(d, kind, versions))
-    uncovered = backend.fetch("SELECT seq, local_day FROM parsed WHERE verdict <> 'malformed'"
-                              " AND segment IS NULL ORDER BY seq LIMIT 1").to_pylist()
-    if uncovered:
-        seq, day = uncovered[0]["seq"], EPOCH + timedelta(days=uncovered[0]["local_day"])
-        raise UncoveredDateError(f"{scenario}: record seq {seq}: no methodology version in force on {day}")
-    result = backend.fetch(outcome_sql(kind, _accept(backend, kind)))
-    local_date = pc.cast(pc.cast(result.column("local_day"), pa.int32()), pa.date32())
-    started_at = pc.cast(result.column("started_us"), pa.timestamp("us", tz="UTC"))
-    result = result.set_column(result.schema.get_field_index("local_day"), "local_date", local_date)
-    return result.set_column(result.schema.get_field_index("started_us"), "started_at", started_at)
+    Judge(backend, scenario, kind_name, versions, now)(context)
+    return typed_outcome(backend.fetch("SELECT * FROM outcome ORDER BY seq"))
