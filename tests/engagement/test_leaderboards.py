@@ -151,7 +151,8 @@ def test_the_worker_rolls_up_each_batch_it_processes(metro, monkeypatch):
 
     calls = []
     monkeypatch.setattr("tanhui.engagement.rollups.catch_up", lambda: calls.append(1))
-    monkeypatch.setattr("tanhui.ingest.management.commands.worker.process_batch", lambda batch, files: batch)
+    monkeypatch.setattr("tanhui.ingest.management.commands.worker.process_batch",  # as the pipeline ends a batch
+                        lambda batch, files: Batch.objects.filter(pk=batch.pk).update(status="done"))
     Batch.objects.create(provider=metro, scenario=Scenario.objects.get(code="metro"), source="records",
                          status="queued")
     call_command("worker", "--once")

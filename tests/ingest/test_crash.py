@@ -13,7 +13,9 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -26,9 +28,11 @@ DAYS = 30
 KILL_AFTER_SECONDS = [0.0, 0.3, 0.8, 1.5]
 
 
-@pytest.fixture
-def database_env(tmp_path):
-    env = {**os.environ, "TANHUI_HOME": str(tmp_path / "home")}
+@contextmanager
+def installation_env(home: Path):
+    """The environment of `tanhui` subprocesses for an installation of their own: TANHUI_HOME=home and, when
+    the suite runs on PostgreSQL, a fresh database (dropped afterwards)."""
+    env = {**os.environ, "TANHUI_HOME": str(home)}
     env.pop("TANHUI_DATABASE_URL", None)
     if settings.DATABASES["default"]["ENGINE"].endswith("postgresql"):
         import psycopg
@@ -42,6 +46,12 @@ def database_env(tmp_path):
         with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
             conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
     else:
+        yield env
+
+
+@pytest.fixture
+def database_env(tmp_path):
+    with installation_env(tmp_path / "home") as env:
         yield env
 
 

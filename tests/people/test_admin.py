@@ -8,9 +8,10 @@ from django.contrib import admin
 from django.urls import reverse
 
 from tanhui.ingest.models import Provider, RejectedRecord
-from tanhui.ingest.services import provider_for_key
+from tanhui.ingest.services import api_key_for
 from tanhui.methodology.models import MethodologyVersion, Scenario
-from tanhui.people.models import Organisation, User
+from tanhui.people import guards
+from tanhui.people.models import LoginLock, Organisation, User
 from tests.people.conftest import PHONE_A, PHONE_B
 from tests.people.test_closure import make_reduction
 
@@ -40,6 +41,7 @@ def everything(a, b, metro, staff_user):
                                   purge_after="2030-01-01T00:00:00+08:00")
     staff_user.organisation = Organisation.objects.create(kind=Organisation.Kind.MERCHANT, name="绿色超市")
     staff_user.save()
+    guards.record_failure(LoginLock.Kind.PASSWORD, PHONE_A)
 
 
 def our_model_admins():
@@ -164,7 +166,7 @@ def test_provider_pages_never_show_the_key_hash(admin_browser, metro):
     html = page(admin_browser.get(f"/admin/ingest/provider/{metro.pk}/change/"))
     html += page(admin_browser.get("/admin/ingest/provider/"))
 
-    assert metro.api_key_hash not in html
+    assert metro.api_keys.get().key_hash not in html
     assert metro.plain_api_key not in html
 
 
@@ -182,8 +184,8 @@ def test_rotating_a_key_shows_the_new_key_once(admin_browser, metro):
                                                                 "_selected_action": [metro.pk]})
 
     key = shown_key(admin_browser, response)
-    assert provider_for_key(key) == metro
-    assert provider_for_key(metro.plain_api_key) is None
+    assert api_key_for(key).provider == metro
+    assert api_key_for(metro.plain_api_key) is None
 
 
 def test_adding_a_provider_shows_its_key_once(admin_browser, reference_data):
@@ -192,7 +194,7 @@ def test_adding_a_provider_shows_its_key_once(admin_browser, reference_data):
 
     key = shown_key(admin_browser, response)
     provider = Provider.objects.get(code="bus_op")
-    assert provider.api_key_hash == hashlib.sha256(key.encode()).hexdigest()
+    assert provider.api_keys.get().key_hash == hashlib.sha256(key.encode()).hexdigest()
     assert provider.organisation.name == "公交集团"
     assert list(provider.scenarios.values_list("code", flat=True)) == ["bus"]
 

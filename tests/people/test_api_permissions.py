@@ -1,29 +1,11 @@
-"""Every /api/v1/me route acts on the signed-in citizen only; others get a JSON error with a code."""
-
-from collections import defaultdict
+"""Every /api/v1/me route acts on the signed-in citizen only; others get a JSON error with a code.
+Who gets which status on every route is the table in tests/api/test_route_role_matrix.py; these
+tests check what the requests did and did not change."""
 
 import pytest
 
-from tanhui.api import api
 from tanhui.people.models import Binding, Citizen, Consent
 from tests.people.conftest import PHONE_A, PHONE_B
-
-# Bodies for the /me routes that need one; they would change something if they were allowed.
-PAYLOADS = {
-    ("post", "/me/bindings"): {"provider": "metro_op", "external_user_id": "NEW"},
-    ("post", "/me/consents"): {"scenario": "bike"},
-}
-
-
-def me_routes() -> list[tuple[str, str, dict | None]]:
-    """Every /api/v1/me route of every app, read from the OpenAPI schema so none is forgotten."""
-    paths = api.get_openapi_schema()["paths"]
-    routes = [(method, path.removeprefix("/api/v1")) for path, operations in paths.items()
-              if path.startswith("/api/v1/me") for method in operations]
-    return sorted((method, path, PAYLOADS.get((method, path))) for method, path in routes)
-
-
-ME_ROUTES = me_routes()
 
 
 @pytest.fixture
@@ -38,34 +20,6 @@ def b(make_citizen, metro):
 
 def active(related, ended_field: str, field: str) -> set:
     return set(related.filter(**{f"{ended_field}__isnull": True}).values_list(field, flat=True))
-
-
-def url(template: str, b) -> str:
-    """Fills path parameters with B's objects where the route names them."""
-    known = {"binding_id": b.bindings.get().pk, "scenario_code": "metro"}
-    return template.format_map(defaultdict(lambda: "1", known))
-
-
-def test_the_people_routes_are_among_them():
-    people = {("get", "/me"), ("get", "/me/bindings"), ("get", "/me/consents"), ("post", "/me/close"),
-              ("delete", "/me/bindings/{binding_id}"), ("delete", "/me/consents/{scenario_code}"), *PAYLOADS}
-    assert people <= {(method, path) for method, path, _ in ME_ROUTES}
-
-
-@pytest.mark.parametrize(("method", "path", "payload"), ME_ROUTES)
-def test_anonymous_gets_401(browser, b, method, path, payload):
-    response = browser().api(method, url(path, b), payload)
-
-    assert response.status_code == 401
-    assert response.json()["code"] == "unauthenticated"
-
-
-@pytest.mark.parametrize(("method", "path", "payload"), ME_ROUTES)
-def test_staff_who_are_not_citizens_get_403(browser, staff_user, b, method, path, payload):
-    response = browser(staff_user).api(method, url(path, b), payload)
-
-    assert response.status_code == 403
-    assert response.json()["code"] == "not_a_citizen"
 
 
 def test_profile_is_the_signed_in_citizens(browser, a, b):

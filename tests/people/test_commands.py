@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from tanhui.ingest.models import Provider
-from tanhui.ingest.services import provider_for_key
+from tanhui.ingest.services import api_key_for
 
 
 @pytest.fixture
@@ -38,10 +38,10 @@ def test_providers_add_prints_the_key_once_and_stores_only_its_hash(run_json, re
     assert set(result) == {"code", "api_key"}
     assert result["code"] == "metro_op"
     provider = Provider.objects.get(code="metro_op")
-    assert provider.api_key_hash == hashlib.sha256(result["api_key"].encode()).hexdigest()
+    assert provider.api_keys.get().key_hash == hashlib.sha256(result["api_key"].encode()).hexdigest()
     assert result["api_key"] not in provider_row_text("metro_op")
     assert sorted(provider.scenarios.values_list("code", flat=True)) == ["bus", "metro"]
-    assert provider_for_key(result["api_key"]) == provider
+    assert api_key_for(result["api_key"]).provider == provider
 
 
 def test_rotating_a_key_invalidates_the_old_one(run_json, reference_data):
@@ -50,8 +50,8 @@ def test_rotating_a_key_invalidates_the_old_one(run_json, reference_data):
     new = run_json("providers", "rotate-key", "metro_op")["api_key"]
 
     assert new != old
-    assert provider_for_key(old) is None
-    assert provider_for_key(new).code == "metro_op"
+    assert api_key_for(old) is None
+    assert api_key_for(new).provider.code == "metro_op"
 
 
 @pytest.mark.parametrize("args", [

@@ -32,7 +32,8 @@ def model_strings(model):
 
 def admin_strings(model_admin):
     for name in [*model_admin.list_display, *(model_admin.actions or ())]:
-        yield getattr(getattr(model_admin, name, None), "short_description", "")
+        column = getattr(model_admin, name, None) if isinstance(name, str) else name  # a name or a callable
+        yield getattr(column, "short_description", "")
     for title, _ in model_admin.fieldsets or ():
         yield title or ""
     yield model_admin.search_help_text or ""

@@ -13,8 +13,8 @@ TRIP_FIELDS = ["record_id", "external_user_id", "started_at", "ended_at", "dista
 
 
 @pytest.fixture(autouse=True)
-def fresh_dashboard_cache():
-    """The dashboard caches its snapshot; every test starts from its own data."""
+def fresh_dashboard_cache(db):
+    """The dashboard caches its snapshot (in the database cache); every test starts from its own data."""
     cache.clear()
     yield
     cache.clear()

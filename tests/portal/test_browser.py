@@ -202,7 +202,7 @@ def test_administrator_looks_a_citizen_up_and_the_look_up_is_audited(session, st
     page.get_by_role("button", name="查询").click()
     assert citizen_a.public_id in page.locator("#found-title").inner_text()
     s.shot("admin-lookup")
-    assert AuditEvent.objects.get().citizen == citizen_a
+    assert AuditEvent.objects.get(action=AuditEvent.Action.CITIZEN_LOOKUP).citizen == citizen_a
 
 
 def test_public_screen_draws_its_charts_with_data(session, make_citizen, metro, bike, ingest):

@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 from django.test import Client
 
-from tanhui.ingest.services import provider_for_key
+from tanhui.ingest.services import api_key_for
 from tests.portal.conftest import trip
 
 DAY = date(2026, 6, 1)
@@ -44,12 +44,13 @@ def test_key_rotation_shows_the_new_key_once_and_the_old_key_stops_working(metro
     old_key = metro.plain_api_key
     metro_client.get("/provider/key/")
 
-    response = metro_client.post("/provider/key/", {"csrfmiddlewaretoken": metro_client.cookies["csrftoken"].value})
+    response = metro_client.post("/provider/key/", {"csrfmiddlewaretoken": metro_client.cookies["csrftoken"].value,
+                                                    "key": metro.api_keys.get().pk})
 
     new_key = response.context["new_key"]
     assert new_key in response.content.decode() and "只显示这一次" in response.content.decode()
     assert "no-store" in response["Cache-Control"] or "no-cache" in response["Cache-Control"]
-    assert provider_for_key(old_key) is None and provider_for_key(new_key) == metro
+    assert api_key_for(old_key) is None and api_key_for(new_key).provider == metro
     assert new_key not in metro_client.get("/provider/key/").content.decode()
 
 

@@ -8,9 +8,9 @@ import itertools
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
+from tanhui.core import ratelimit
 from tanhui.core.timeutil import local_date
 from tanhui.ledger import services as ledger
 from tanhui.people.models import District, User
@@ -25,11 +25,11 @@ _serial = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache():
-    """Claim rate limits are counted in the cache: every test starts from zero."""
-    cache.clear()
+def fresh_claim_counts(db):
+    """Claim rate limits: the shared counts roll back with each test; the per-process part is cleared."""
+    ratelimit._local.clear()
     yield
-    cache.clear()
+    ratelimit._local.clear()
 
 
 def licence(seed: int) -> str:

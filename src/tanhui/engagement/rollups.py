@@ -31,6 +31,7 @@ ALL = "all"
 SCOPES = ("day", "week", "month", "all")
 DAY_RETENTION = 100  # day boards older than this many days are pruned; weeks, months and all time stay
 CHUNK = 1000  # rows per multi-row upsert (5 parameters each: within every SQLite's limit)
+FEW_CITIZENS = 100  # read by id; more go through a temporary key table (one indexed join)
 BAND = 256  # points per band: a rank sums the bands above (max points / BAND) and at most BAND levels
 
 CITIZENS = CitizenScore._meta.db_table
@@ -154,12 +155,16 @@ def _add_to_groups(changed: list[tuple[str, int, int, int, bool]]) -> None:
 
 def _groups_of(citizen_ids: set[int]) -> dict[int, tuple[int | None, int | None, int | None]]:
     """(community, organisation, district) per citizen: the community joined on the platform, else the
-    residential one."""
-    keys = temp_key_table("engagement_citizen_keys", citizen_ids, integer=True)
+    residential one. A few citizens (a quiz reward) are read by id; many (a batch) through a key table."""
+    columns = "c.id, COALESCE(m.community_id, c.community_id), m.organisation_id, c.district_id"
+    membership = "LEFT JOIN engagement_membership m ON m.citizen_id = c.id"
     with connection.cursor() as cursor:
-        cursor.execute(f"""SELECT c.id, COALESCE(m.community_id, c.community_id), m.organisation_id, c.district_id
-                             FROM {keys} k JOIN people_citizen c ON c.id = k.k
-                             LEFT JOIN engagement_membership m ON m.citizen_id = c.id""")  # noqa: S608
+        if len(citizen_ids) <= FEW_CITIZENS:
+            cursor.execute(f"SELECT {columns} FROM people_citizen c {membership} "  # noqa: S608 - fixed names
+                           f"WHERE c.id IN ({', '.join(['%s'] * len(citizen_ids))})", sorted(citizen_ids))
+        else:
+            keys = temp_key_table("engagement_citizen_keys", citizen_ids, integer=True)
+            cursor.execute(f"SELECT {columns} FROM {keys} k JOIN people_citizen c ON c.id = k.k {membership}")  # noqa: S608
         return {row[0]: row[1:] for row in cursor.fetchall()}
 
 

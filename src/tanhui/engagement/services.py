@@ -96,8 +96,9 @@ class Paid:
 
 
 def _lock(campaign: Campaign) -> Campaign:
-    """Serialises the payments of one campaign (PostgreSQL row lock; SQLite holds its write lock)."""
-    return Campaign.objects.select_for_update().get(pk=campaign.pk)
+    """Serialises the payments of one campaign (PostgreSQL row lock; SQLite holds its write lock). A
+    no-key lock, so rows that only refer to the campaign (enrolments, attempts) are not held up by it."""
+    return Campaign.objects.select_for_update(no_key=True).get(pk=campaign.pk)
 
 
 def _pay(campaign: Campaign, payouts: list[Payout], *, partial: bool = True) -> Paid:
@@ -356,7 +357,7 @@ def submit_attempt(attempt: Attempt, answers: dict, now: datetime | None = None)
     grace) the attempt expires instead and raises `time_up`."""
     now = now or timezone.now()
     with transaction.atomic():
-        attempt = Attempt.objects.select_for_update().select_related("edition").get(pk=attempt.pk)
+        attempt = Attempt.objects.select_for_update(of=("self",)).select_related("edition").get(pk=attempt.pk)
         if attempt.status != Attempt.Status.ACTIVE:
             raise Conflict("attempt_closed", "该答卷已交卷或已超时")
         late = now > attempt.deadline + SUBMIT_GRACE

@@ -1,10 +1,11 @@
 from ninja.security import HttpBearer
 
-from tanhui.ingest.services import provider_for_key
+from tanhui.ingest.services import api_key_for
 
 
 class ProviderKey(HttpBearer):
-    """`Authorization: Bearer <api key>`; the request then acts as that provider and no other."""
+    """`Authorization: Bearer <api key>`; `request.auth` is then that `ApiKey`: the request acts as its
+    provider and no other, for the key's scenarios only."""
 
     def authenticate(self, request, token):
-        return provider_for_key(token)
+        return api_key_for(token)

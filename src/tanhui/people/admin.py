@@ -5,17 +5,30 @@ box is matched through its keyed hash, so no row is ever decrypted to be searche
 records change only through their own actions and the import (`services`); the admin shows them.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
 from tanhui.core.pii import lookup_hash
-from tanhui.people.models import Binding, Citizen, Community, Consent, District, Organisation, User
+from tanhui.people import export, guards
+from tanhui.people.models import Binding, Citizen, Community, Consent, District, LoginLock, Organisation, User
 from tanhui.people.phones import normalise_phone
+from tanhui.people.views import LoginGuard
+from tanhui.portal.audit import record
+from tanhui.portal.models import AuditEvent
+
+
+class StaffLoginForm(LoginGuard, AdminAuthenticationForm):
+    """The admin's login, with the same rate limit and lockout as the site's."""
+
 
 admin.site.site_header = _("碳惠管理后台")
 admin.site.site_title = _("碳惠管理后台")
 admin.site.index_title = _("平台管理")
+admin.site.login_form = StaffLoginForm
+# Fields whose change grants or takes away what a login may do.
+ROLE_FIELDS = ("role", "organisation", "is_active", "is_staff", "is_superuser", "groups", "user_permissions")
 
 
 class ReadOnlyMixin:
@@ -76,6 +89,15 @@ class CitizenAdmin(PhoneSearchMixin, ReadOnlyAdmin):
     fields = ["public_id", "masked_name", "masked_phone", "status", "district", "community", "created_at",
               "closed_at"]
     inlines = [BindingInline, ConsentInline]
+    actions = ["export_personal_data"]
+
+    @admin.action(description=_("导出个人信息（JSON，记入审计日志）"), permissions=["view"])
+    def export_personal_data(self, request, queryset):
+        """Support exports one citizen's data on their request (PIPL access right)."""
+        if queryset.count() != 1:
+            self.message_user(request, _("请只选择一位市民导出。"), messages.ERROR)
+            return None
+        return export.export_personal_data(queryset.get(), request.user)
 
     @admin.display(description=_("姓名"))
     def masked_name(self, obj):
@@ -130,6 +152,14 @@ class StaffUserAdmin(UserAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).filter(citizen__isnull=True)
 
+    def save_model(self, request, obj, form, change):
+        """A change of role, organisation or permissions is audited as such, besides the admin's log."""
+        super().save_model(request, obj, form, change)
+        if changed := [name for name in ROLE_FIELDS if name in form.changed_data]:
+            record(AuditEvent.Action.ROLE_CHANGE, actor=request.user, target="people.user", object_id=obj.pk,
+                   detail={"fields": changed, "role": obj.role, "is_staff": obj.is_staff,
+                           "is_superuser": obj.is_superuser, "is_active": obj.is_active})
+
     def formfield_for_choice_field(self, db_field, request, **kwargs):
         if db_field.name == "role":
             kwargs["choices"] = [choice for choice in User.Role.choices if choice[0] != User.Role.CITIZEN]
@@ -171,3 +201,29 @@ class CommunityAdmin(admin.ModelAdmin):
     list_filter = ["district"]
     list_select_related = ["district"]
     search_fields = ["name", "district__name"]
+
+
+@admin.register(LoginLock)
+class LoginLockAdmin(PhoneSearchMixin, ReadOnlyAdmin):
+    """Logins locked after repeated failures. The phone number or username typed is kept only as its
+    keyed hash: type the full number (or find the staff user) to see its lock."""
+
+    phone_hash_lookup = "subject_hash"
+    list_display = ["kind", "user", "failures", "first_failure_at", "locked_until"]
+    list_filter = ["kind"]
+    list_select_related = ["user"]
+    search_fields = ["user__username"]
+    search_help_text = _("输入完整手机号或工作人员用户名")
+    fields = ["kind", "user", "failures", "first_failure_at", "locked_until"]
+    actions = ["unlock"]
+
+    def has_unlock_permission(self, request):
+        return request.user.has_role(User.Role.ADMIN)
+
+    @admin.action(description=_("解除锁定（记入审计日志）"), permissions=["unlock"])
+    def unlock(self, request, queryset):
+        locks = list(queryset)
+        for lock in locks:
+            guards.unlock(lock, request.user)
+        self.message_user(request, _("已解除 %(n)d 个登录锁定。")
+                          % {"n": len(locks)}, messages.SUCCESS)

@@ -12,7 +12,7 @@ from ninja.utils import check_csrf
 from tanhui.core.errors import DomainError, NotAllowed
 from tanhui.ingest.models import Provider
 from tanhui.methodology.models import Scenario
-from tanhui.people import services
+from tanhui.people import export, guards, services
 from tanhui.people.models import Binding, Citizen, Consent
 
 router = Router(tags=["citizen"])
@@ -141,6 +141,14 @@ def close(request):
     return Ok()
 
 
+@router.get("/me/export", response=dict, auth=django_auth)
+def export_data(request):
+    """Everything the platform holds about the signed-in citizen, as a JSON download (个人信息保护法:
+    access and portability): the profile decrypted, bindings and consents, every record, coupon and
+    activity, the ledger history. Each export is audited."""
+    return export.export_personal_data(current_citizen(request), request.user)
+
+
 def _check_csrf(request) -> None:
     """The login endpoints are not behind `django_auth`, which checks CSRF, so they check it here:
     otherwise another site could sign a visitor in as the attacker (login CSRF)."""
@@ -150,15 +158,19 @@ def _check_csrf(request) -> None:
 
 @router.post("/auth/sms-code", response=Ok, tags=["auth"])
 def sms_code(request, payload: PhoneIn):
+    """Limited per client IP and per number (429 `rate_limited`), besides one code a minute."""
     _check_csrf(request)
+    guards.check_sms_request(request, payload.phone)
     services.request_login_code(payload.phone)
     return Ok()
 
 
 @router.post("/auth/sms-login", response=ProfileOut, tags=["auth"])
 def sms_login(request, payload: CodeLoginIn):
+    """Limited per client IP (429 `rate_limited`); repeated wrong codes lock the number for a while
+    (429 `login_locked`), registered or not."""
     _check_csrf(request)
-    user = services.verify_login_code(payload.phone, payload.code)
+    user = guards.login_by_code(request, payload.phone, payload.code)
     if user is None:
         raise DomainError("invalid_code", "验证码错误或已过期", status=401)
     login(request, user, backend="tanhui.people.auth.PhoneBackend")

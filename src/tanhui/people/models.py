@@ -207,3 +207,29 @@ class LoginCode(models.Model):
 
     def __str__(self):
         return f"login code #{self.pk}"
+
+
+class LoginLock(models.Model):
+    """Failed logins of one account name or phone number, known only by its keyed hash, and the lock
+    they led to (`people.guards`). Any name typed counts, registered or not, so a lock never tells
+    whether a number belongs to a citizen."""
+
+    class Kind(models.TextChoices):
+        PASSWORD = "password", _("密码登录")
+        SMS_CODE = "sms_code", _("短信验证码登录")
+
+    kind = models.CharField(_("登录方式"), max_length=10, choices=Kind.choices)
+    subject_hash = models.CharField(max_length=64, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, null=True, blank=True, related_name="+",
+                             verbose_name=_("账号"), help_text=_("空表示输入的号码或用户名没有对应账号"))
+    failures = models.PositiveSmallIntegerField(_("连续失败次数"), default=0)
+    first_failure_at = models.DateTimeField(_("首次失败时间"), null=True, blank=True)
+    locked_until = models.DateTimeField(_("锁定至"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("登录锁定")
+        verbose_name_plural = _("登录锁定")
+        constraints = [models.UniqueConstraint(fields=["kind", "subject_hash"], name="one_login_lock_per_subject")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} #{self.pk}"

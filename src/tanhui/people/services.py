@@ -16,6 +16,8 @@ from tanhui.core.pii import lookup_hash
 from tanhui.core.timeutil import parse_iso_date
 from tanhui.people.models import Binding, Citizen, Community, Consent, District, LoginCode, User, new_public_id
 from tanhui.people.phones import normalise_phone
+from tanhui.portal.audit import record
+from tanhui.portal.models import AuditEvent
 
 LOGIN_CODE_TTL = timedelta(minutes=5)
 LOGIN_CODE_INTERVAL = timedelta(seconds=60)
@@ -105,11 +107,14 @@ def revoke_consent(citizen: Citizen, scenario) -> None:
         revoked_at=timezone.now())
 
 
-def close_account(citizen: Citizen) -> None:
+def close_account(citizen: Citizen, actor=None) -> None:
     """Closes the account (PIPL): processing stops and personal data is anonymised, while ledger
-    and registry entries keep pointing at the (now anonymous) citizen row and stay valid."""
+    and registry entries keep pointing at the (now anonymous) citizen row and stay valid. Audited,
+    with the citizen's own login as the actor unless support closed it."""
     now = timezone.now()
     with transaction.atomic():
+        record(AuditEvent.Action.ACCOUNT_CLOSE, actor=actor or citizen.user, citizen=citizen,
+               target="people.citizen", object_id=citizen.pk)
         LoginCode.objects.filter(phone_hash=citizen.phone_hash).delete()
         Binding.objects.filter(citizen=citizen, unbound_at__isnull=True).update(unbound_at=now)
         Consent.objects.filter(citizen=citizen, revoked_at__isnull=True).update(revoked_at=now)

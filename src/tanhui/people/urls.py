@@ -5,7 +5,8 @@ from tanhui.people import views
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(form_class=views.PhoneLoginForm), name="login"),
+    path("login/", views.PasswordLoginView.as_view(), name="login"),
     path("login/sms/", views.SmsLoginView.as_view(), name="sms-login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("me/export/", views.export_data, name="export"),
 ]

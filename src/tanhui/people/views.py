@@ -2,24 +2,70 @@ from django import forms
 from django.conf import settings
 from django.contrib.auth import login
 from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.views import RedirectURLMixin
-from django.http import HttpResponseRedirect
+from django.contrib.auth.views import LoginView, RedirectURLMixin
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
 from django.views.generic import View
 
+from tanhui.core import ratelimit
 from tanhui.core.errors import DomainError
 from tanhui.core.pii import mask_phone
-from tanhui.people import services
+from tanhui.people import export, guards, services
+from tanhui.people.models import LoginLock
 from tanhui.people.phones import normalise_phone
+from tanhui.portal.access import citizen_page
 
 
-class PhoneLoginForm(AuthenticationForm):
+def too_many(response: HttpResponse, retry_after: int) -> HttpResponse:
+    """A page refused by a rate limit or lockout: 429 with Retry-After (the page says why)."""
+    response.status_code = 429
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
+class LoginGuard:
+    """For an AuthenticationForm: password logins are rate-limited per client IP and locked per name
+    typed after repeated failures (`people.guards`); a refusal is a form error with code
+    `rate_limited` or `login_locked` and sets `retry_after`."""
+
+    retry_after: int | None = None
+
+    def clean(self):
+        name, password = self.cleaned_data.get("username"), self.cleaned_data.get("password")
+        if not (name and password):
+            return super().clean()
+        try:
+            ratelimit.enforce("login_ip", ratelimit.client_ip(self.request))
+            guards.check_not_locked(LoginLock.Kind.PASSWORD, name)
+            try:
+                cleaned = super().clean()
+            except ValidationError:
+                guards.record_failure(LoginLock.Kind.PASSWORD, name)
+                raise
+        except ratelimit.RateLimited as exc:
+            self.retry_after = exc.retry_after
+            raise ValidationError(exc.message, code=exc.code) from exc
+        guards.record_success(LoginLock.Kind.PASSWORD, name)
+        return cleaned
+
+
+class PhoneLoginForm(LoginGuard, AuthenticationForm):
     username = forms.CharField(label=_("手机号或用户名"), max_length=150,
                                widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}))
+
+
+class PasswordLoginView(LoginView):
+    form_class = PhoneLoginForm
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        return too_many(response, form.retry_after) if form.retry_after else response
 
 
 class SmsCodeRequestForm(forms.Form):
@@ -67,6 +113,10 @@ class SmsLoginView(RedirectURLMixin, View):
         phone = form.cleaned_data["phone"]
         notice = ""
         try:
+            guards.check_sms_request(self.request, phone)
+        except ratelimit.RateLimited as exc:
+            return too_many(self.render(form, notice=exc.message), exc.retry_after)
+        try:
             services.request_login_code(phone)
         except DomainError:  # too_many_requests: the code sent a moment ago is still valid
             notice = _("验证码发送过于频繁。请输入刚才收到的验证码，或一分钟后再试。")
@@ -78,10 +128,14 @@ class SmsLoginView(RedirectURLMixin, View):
             if "phone" in form.errors:
                 return self.render(SmsCodeRequestForm())
             return self.render(form, form.cleaned_data["phone"])
-        user = services.verify_login_code(form.cleaned_data["phone"], form.cleaned_data["code"])
+        phone = form.cleaned_data["phone"]
+        try:
+            user = guards.login_by_code(self.request, phone, form.cleaned_data["code"])
+        except ratelimit.RateLimited as exc:
+            return too_many(self.render(form, phone, exc.message), exc.retry_after)
         if user is None:
             form.add_error("code", _("验证码错误或已过期"))
-            return self.render(form, form.cleaned_data["phone"])
+            return self.render(form, phone)
         login(self.request, user, backend="tanhui.people.auth.PhoneBackend")
         return HttpResponseRedirect(self.get_success_url())
 
@@ -90,6 +144,16 @@ class SmsLoginView(RedirectURLMixin, View):
             "form": form, "masked_phone": mask_phone(phone) if phone else "", "notice": notice,
             "next": self.get_redirect_url(),
         })
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@citizen_page
+def export_data(request, citizen):
+    """What the platform holds about the citizen, explained; POST downloads it as JSON (audited)."""
+    if request.method == "GET":
+        return render(request, "people/export.html")
+    return export.export_personal_data(citizen, request.user)
 
 
 def home(request):

@@ -7,3 +7,6 @@ class PortalConfig(AppConfig):
 
     name = "tanhui.portal"
     verbose_name = _("门户")
+
+    def ready(self):
+        from tanhui.portal import audit  # noqa: F401 — connects the audit receivers

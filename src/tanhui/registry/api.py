@@ -73,7 +73,7 @@ class RetirementOut(Schema):
     serials: str
 
 
-class ConsentOut(Schema):
+class MarketConsentOut(Schema):
     active: bool
     granted_at: datetime | None
 
@@ -244,24 +244,24 @@ def certificate(request, no: str):
 
 # Citizens ----------------------------------------------------------------------------------------
 
-def _consent_out(citizen) -> ConsentOut:
+def _consent_out(citizen) -> MarketConsentOut:
     consent = citizen.market_consents.filter(revoked_at__isnull=True).first()
-    return ConsentOut(active=consent is not None, granted_at=consent.granted_at if consent else None)
+    return MarketConsentOut(active=consent is not None, granted_at=consent.granted_at if consent else None)
 
 
-@router.get("/me/market-consent", response=ConsentOut, auth=django_auth)
+@router.get("/me/market-consent", response=MarketConsentOut, auth=django_auth)
 def my_market_consent(request):
     return _consent_out(current_citizen(request))
 
 
-@router.post("/me/market-consent", response=ConsentOut, auth=django_auth)
+@router.post("/me/market-consent", response=MarketConsentOut, auth=django_auth)
 def grant_market_consent(request):
     citizen = current_citizen(request)
     services.grant_market_consent(citizen)
     return _consent_out(citizen)
 
 
-@router.delete("/me/market-consent", response=ConsentOut, auth=django_auth)
+@router.delete("/me/market-consent", response=MarketConsentOut, auth=django_auth)
 def revoke_market_consent(request):
     citizen = current_citizen(request)
     services.revoke_market_consent(citizen)
@@ -374,6 +374,9 @@ def my_account(request):
 
 @router.get("/listings", response=list[ListingOut], auth=django_auth)
 def listings(request):
+    """The open market, for those who may trade on it (as on the market page)."""
+    if not (access.is_admin(request.user) or access.holder_org(request.user)):
+        raise NotAllowed("enterprise_only", "仅限主管部门、企业与机构用户")
     rows = Listing.objects.filter(status=Listing.Status.OPEN).select_related("seller__organisation")
     return [ListingOut(id=x.pk, seller=str(x.seller), remaining=x.remaining,
                        price_fen_per_tonne=x.price_fen_per_tonne) for x in rows.order_by("price_fen_per_tonne")]

@@ -8,6 +8,7 @@ from django.shortcuts import get_object_or_404
 from ninja import Router, Schema, Status
 from ninja.security import django_auth
 
+from tanhui.core import ratelimit
 from tanhui.people.api import current_citizen
 from tanhui.rewards import codes, services
 from tanhui.rewards.models import Category, CharityProject, Coupon
@@ -150,7 +151,9 @@ def cancel(request, coupon_id: int):
 
 @router.post("/redemptions", response=RedemptionOut, auth=django_auth)
 def redeem(request, payload: RedeemIn):
-    """For merchant staff at the counter: uses the coupon with this code (typed or scanned)."""
+    """For merchant staff at the counter: uses the coupon with this code (typed or scanned). Limited per
+    staff user (429 `rate_limited`), besides the merchant's lockout after wrong codes."""
+    ratelimit.enforce("coupon_verify", str(request.user.pk))
     coupon = services.redeem(request.user, payload.code)
     return RedemptionOut(coupon_id=coupon.pk, offer=coupon.offer.title, points=coupon.points,
                          citizen_points=coupon.citizen_points, funded_points=coupon.funded_points,

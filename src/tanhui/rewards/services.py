@@ -16,11 +16,11 @@ up front, in id order, as the ledger itself does for one batch (`_lock_accounts`
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from tanhui.core import ratelimit
 from tanhui.core.errors import Conflict, DomainError, NotAllowed
 from tanhui.core.timeutil import SHANGHAI, local_date
 from tanhui.ledger import services as ledger
@@ -285,16 +285,9 @@ def _once(model, citizen: Citizen, request_key: str | None, make):
 
 def _throttle_claims(citizen: Citizen) -> None:
     """At most CLAIM_RATE[0] claim attempts (successful or not) per citizen per fixed window, counted
-    in the cache: cheap enough to run before any lock is taken."""
-    limit, seconds = _limit("TANHUI_REWARDS_CLAIM_RATE", CLAIM_RATE)
-    window = int(timezone.now().timestamp() // seconds)
-    key = f"rewards:claims:{citizen.pk}:{window}"
-    cache.add(key, 0, timeout=seconds)
-    try:
-        attempts = cache.incr(key)
-    except ValueError:  # evicted between add and incr
-        cache.set(key, attempts := 1, timeout=seconds)
-    if attempts > limit:
+    by the shared rate-limit counts: cheap enough to run before any lock is taken."""
+    rate = ratelimit.Rate(*_limit("TANHUI_REWARDS_CLAIM_RATE", CLAIM_RATE))
+    if ratelimit.hit("coupon_claim", str(citizen.pk), rate) is not None:
         raise DomainError("too_many_claims", "兑换过于频繁，请稍后再试", status=429)
 
 

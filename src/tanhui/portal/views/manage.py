@@ -87,7 +87,8 @@ def lookup(request):
         form = LookupForm()  # the number is not echoed back into the page
     return render(request, "portal/manage/lookup.html", {
         "form": form, "found": found,
-        "log": AuditEvent.objects.select_related("actor", "citizen")[:RECENT_LOOKUPS],
+        "log": AuditEvent.objects.filter(action=AuditEvent.Action.CITIZEN_LOOKUP)
+                                 .select_related("actor", "citizen")[:RECENT_LOOKUPS],
     }, status=400 if form.errors else 200)
 
 

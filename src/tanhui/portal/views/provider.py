@@ -1,8 +1,8 @@
-"""The data provider's pages: its batches with their summaries and rejected records, and its API key.
+"""The data provider's pages: its batches with their summaries and rejected records, and its API keys.
 Batch pages are shared with administrators (`batch_page`)."""
 
 from django.core.paginator import Paginator
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -49,6 +49,10 @@ def rejects(request, batch):
 @require_http_methods(["GET", "POST"])
 @provider_page
 def api_key(request, provider):
-    """POST issues a new key and shows it this once; the old key stops working at once."""
-    new_key = rotate_api_key(provider) if request.method == "POST" else None
-    return render(request, "portal/provider/key.html", {"provider": provider, "new_key": new_key})
+    """The provider's keys; POST `key` rotates that key and shows its successor this once (the old key
+    stops working at once)."""
+    live_keys = provider.api_keys.filter(revoked_at__isnull=True).prefetch_related("scenarios")
+    new_key = None
+    if request.method == "POST":
+        _, new_key = rotate_api_key(get_object_or_404(live_keys, pk=request.POST.get("key")))
+    return render(request, "portal/provider/key.html", {"provider": provider, "new_key": new_key, "keys": live_keys})

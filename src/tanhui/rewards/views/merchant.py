@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from tanhui.core import ratelimit
 from tanhui.core.errors import DomainError
 from tanhui.core.timeutil import SHANGHAI, local_date
 from tanhui.people.models import User
@@ -47,7 +48,7 @@ def apply(request):
             else:
                 application = services.register_applicant(form.cleaned_data["username"],
                                                           form.cleaned_data["password"], **data)
-                login(request, application.applicant, backend="django.contrib.auth.backends.ModelBackend")
+                login(request, application.applicant, backend="tanhui.people.auth.StaffBackend")
         except DomainError as exc:
             form.add_error(ERROR_FIELDS.get(exc.code), exc.message)
         else:
@@ -101,6 +102,7 @@ def verify(request, merchant):
     form, used, status = VerifyForm(request.POST or None), None, 200
     if request.method == "POST" and form.is_valid():
         try:
+            ratelimit.enforce("coupon_verify", str(request.user.pk))
             used = services.redeem(request.user, form.cleaned_data["code"])
         except DomainError as exc:
             form.add_error("code", exc.message)

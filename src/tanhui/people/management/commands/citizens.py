@@ -2,18 +2,24 @@ from pathlib import Path
 
 from tanhui.core.cli import CommandError, JsonCommand
 from tanhui.core.errors import DomainError
+from tanhui.people.guards import purge
 from tanhui.people.services import import_citizens
 
 
 class Command(JsonCommand):
-    help = "Manage citizens: `import FILE` (CSV columns phone,name,district,community,bindings,consents)."
+    help = ("Manage citizens: `import FILE` (CSV columns phone,name,district,community,bindings,consents); "
+            "`purge` deletes expired or used login codes, ended login locks and rate-limit counts of ended windows "
+            "(the worker runs it hourly).")
 
     def add_arguments(self, parser):
         sub = self.add_subcommands(parser)
         imp = sub.add_parser("import", help="import citizens from CSV; idempotent by phone")
         imp.add_argument("file", type=Path)
+        sub.add_parser("purge", help="delete expired or used login codes, ended login locks and rate-limit counts")
 
-    def run(self, action, file: Path, **options) -> dict:
+    def run(self, action, file: Path | None = None, **options) -> dict:
+        if action == "purge":
+            return purge()
         if not file.is_file():
             raise CommandError(f"no such file: {file}")
         with file.open("rb") as f:
