@@ -63,7 +63,7 @@ def test_an_ingest_that_fills_the_sqlite_disk_credits_nothing_and_runs_once_spac
         on_postgres, small_disk, city, installations, tmp_path):
     if on_postgres:
         pytest.skip("the PostgreSQL server's disk is not the test's to fill")
-    home = small_disk(tmp_path / "small", "32m")
+    home = small_disk(tmp_path / "small", "128m")  # room for the WAL: SQLite checkpoints every 10,000 pages
     town = city(credited=False, env=installations("small"))
     assert Path(town.env["TANHUI_HOME"]) == home
     filler = fill(home, 256 * 1024)
