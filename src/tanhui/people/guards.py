@@ -20,7 +20,7 @@ from tanhui.core.pii import lookup_hash
 from tanhui.core.timeutil import SHANGHAI
 from tanhui.people.models import Citizen, LoginCode, LoginLock, User
 from tanhui.people.phones import normalise_phone
-from tanhui.people.services import LOGIN_CODE_INTERVAL, verify_login_code
+from tanhui.people.services import LOGIN_CODE_INTERVAL, find_citizen_by_phone, verify_login_code
 from tanhui.portal.audit import record
 from tanhui.portal.models import AuditEvent
 
@@ -42,7 +42,7 @@ def subject_hash(name: str) -> str:
 def _account(kind: str, name: str) -> User | None:
     phone = normalise_phone(name)
     if phone:
-        citizen = Citizen.objects.filter(phone_hash=lookup_hash(phone)).select_related("user").first()
+        citizen = find_citizen_by_phone(phone)
         return citizen.user if citizen else None
     return User.objects.filter(username=name.strip()).first() if kind == LoginLock.Kind.PASSWORD else None
 
