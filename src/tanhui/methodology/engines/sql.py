@@ -368,16 +368,16 @@ def _accept(backend: Backend, kind: Kind) -> tuple[str, list[str]]:
     that share an id or key with them; this repeats until none is left. Without a period key
     the first round decides everything. Also returns the names of the tables it made."""
     columns = "seq, record_id, citizen_id, local_day, started_us"
-    first_key = ", MIN(seq) OVER (PARTITION BY citizen_id, local_day) AS first_key" if kind.period_key else ""
     remaining = backend.materialize("undecided0", f"SELECT {columns} FROM parsed WHERE verdict IS NULL")
     won, made = [], ["undecided0"]
     while remaining:
         i = len(won)
         won.append(f"won{i}")
+        first_key = (f" AND seq IN (SELECT MIN(seq) FROM undecided{i} GROUP BY citizen_id, local_day)"
+                     if kind.period_key else "")
         backend.materialize(won[i], f"""
-            SELECT {columns} FROM (SELECT *, MIN(seq) OVER (PARTITION BY record_id) AS first_id{first_key}
-                                   FROM undecided{i}) u
-            WHERE seq = first_id{" AND seq = first_key" if kind.period_key else ""}""")
+            SELECT {columns} FROM undecided{i}
+            WHERE seq IN (SELECT MIN(seq) FROM undecided{i} GROUP BY record_id){first_key}""")
         if not kind.period_key:
             break
         made.append(f"undecided{i + 1}")
