@@ -9,6 +9,7 @@ from ninja import Router, Schema, Status
 from ninja.security import django_auth
 
 from tanhui.core.errors import DomainError, NotAllowed
+from tanhui.core.schemas import Ok
 from tanhui.engagement import queries, services, tokens
 from tanhui.engagement.access import can_display, require_admin
 from tanhui.engagement.models import Attempt, Campaign, PledgeTask, QuizEdition, Venue
@@ -36,10 +37,6 @@ def _campaign_out(c: Campaign) -> dict:
     return {**{f: getattr(c, f) for f in ("code", "name", "kind", "theme", "starts_on", "ends_on", "bonus_mode",
                                           "bonus_percent", "bonus_points", "bonus_cap")},
             "district": c.district.name if c.district else None}
-
-
-class Ok(Schema):
-    ok: bool = True
 
 
 class PledgeOut(Schema):

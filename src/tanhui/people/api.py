@@ -10,6 +10,7 @@ from ninja.security import django_auth
 from ninja.utils import check_csrf
 
 from tanhui.core.errors import DomainError, NotAllowed
+from tanhui.core.schemas import Ok
 from tanhui.ingest.models import Provider
 from tanhui.methodology.models import Scenario
 from tanhui.people import export, guards, services
@@ -65,10 +66,6 @@ class PhoneIn(Schema):
 class CodeLoginIn(Schema):
     phone: str
     code: str
-
-
-class Ok(Schema):
-    ok: bool = True
 
 
 def _binding_out(b: Binding) -> BindingOut:

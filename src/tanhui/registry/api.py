@@ -9,6 +9,7 @@ from ninja import Router, Schema, Status
 from ninja.security import django_auth
 
 from tanhui.core.errors import DomainError, NotAllowed
+from tanhui.core.schemas import Ok
 from tanhui.methodology.models import MethodologyVersion, Scenario
 from tanhui.people.api import current_citizen
 from tanhui.people.models import Organisation
@@ -16,10 +17,6 @@ from tanhui.registry import access, queries, services
 from tanhui.registry.models import IssuanceRequest, Listing, Retirement, SampleRecord
 
 router = Router(tags=["registry"])
-
-
-class Ok(Schema):
-    ok: bool = True
 
 
 class TotalsOut(Schema):
