@@ -156,4 +156,16 @@ def test_the_worker_rolls_up_each_batch_it_processes(metro, monkeypatch):
     Batch.objects.create(provider=metro, scenario=Scenario.objects.get(code="metro"), source="records",
                          status="queued")
     call_command("worker", "--once")
-    assert calls == [1]
+    assert calls == [1, 1]  # after the batch, and once more when the queue is found empty
+
+
+def test_the_idle_worker_rolls_up_batches_it_did_not_process(citizens, ingest):
+    """A batch credited by `tanhui ingest` (no worker involved) reaches the boards once the worker finds
+    its queue empty."""
+    from django.core.management import call_command
+
+    (a,) = citizens(1)
+    ingest([trip("T1", "M-0", DAY), trip("T2", "M-0", DAY)])
+    assert score(a, "all") is None
+    call_command("worker", "--once")
+    assert score(a, "all") == (936, 936_000)

@@ -7,8 +7,9 @@ class EngagementConfig(AppConfig):
     verbose_name = _("活动与互动")
 
     def ready(self):
-        """Leaderboards follow the worker's batches; links the portal shell shows by role (`portal.nav`)."""
-        from tanhui.ingest.signals import batch_processed
+        """Leaderboards follow the credited batches (the worker's at once, others when it is idle); links
+        the portal shell shows by role (`portal.nav`)."""
+        from tanhui.ingest.signals import batch_processed, worker_idle
         from tanhui.people.models import User
         from tanhui.portal.nav import EVERYONE, NavItem
 
@@ -23,6 +24,7 @@ class EngagementConfig(AppConfig):
             NavItem(_("低碳社区审核"), "engagement:manage-certifications", (User.Role.ADMIN,)),
         ]
         batch_processed.connect(_roll_up, dispatch_uid="engagement-rollups")
+        worker_idle.connect(_roll_up, dispatch_uid="engagement-rollups-idle")
 
 
 def _roll_up(sender, **kwargs):
