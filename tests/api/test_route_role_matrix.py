@@ -104,7 +104,7 @@ POST /rewards/charity/{code}/donations                      401  201  201  401  
 POST /rewards/coupons/{coupon_id}/cancel                    401  200  404  401  401  401  403  403  403  403  403  403  403  403  403  403
 POST /rewards/offers/{offer_id}/claim                       401  201  201  401  401  401  403  403  403  403  403  403  403  403  403  403
 POST /rewards/redemptions                                   401  403  403  401  401  401  403  200  403  403  403  403  403  403  403  403
-POST /supervision/alerts/{alert_id}                         401  403  403  401  401  401  403  403  403  200  403  403  200  403  403  403
+POST /supervision/alerts/{alert_id}                         401  404  404  401  401  401  404  404  404  200  404  404  200  404  404  404
 POST /supervision/plans/{plan_id}/indicators/{code}/values  401  403  403  401  401  401  403  403  403  403  201  403  403  403  403  403
 POST /supervision/plans/{plan_id}/tasks/{number}/reports    401  403  403  401  401  401  403  403  403  403  201  403  403  403  403  403
 POST /supervision/readings                                  401  200  200  401  401  401  200  200  200  200  200  200  200  200  200  200
@@ -147,7 +147,7 @@ POST /rewards/merchant/offers/<int:pk>/status/                         302  403 
 /rewards/merchant/verify/                                              302  403  403  403  200  200  403  403  403  403  403  403  403
 /supervision/                                                          302  403  403  403  403  403  200  200  200  200  200  403  403
 /supervision/alerts/                                                   302  200  200  200  200  200  200  200  200  200  200  200  200
-POST /supervision/alerts/<int:alert_id>/                               302  403  403  403  403  403  302  403  403  302  403  403  403
+POST /supervision/alerts/<int:alert_id>/                               302  404  404  404  404  404  302  404  404  302  404  404  404
 /supervision/batches/<int:batch_id>/                                   302  403  403  403  403  403  200  403  403  403  403  403  403
 /supervision/benchmark/                                                302  403  403  403  403  403  200  403  403  403  403  403  403
 /supervision/buildings/                                                302  200  200  200  200  200  200  200  200  200  200  200  200

@@ -157,3 +157,22 @@ def test_owners_handle_their_alerts_only(make_building, make_meter, send, owner_
     with pytest.raises(DomainError):
         services.handle_alert(alert, other_owner, Alert.Status.ACKNOWLEDGED)
     assert services.handle_alert(alert, owner_user, Alert.Status.ACKNOWLEDGED).handled_by == owner_user
+
+
+def test_the_alert_page_does_not_tell_others_an_alert_exists(make_building, make_meter, send, owner_user,
+                                                               other_owner, client):
+    building = make_building(key_energy_user=True)
+    make_meter(building=building, mode="delta", interval_s=86400)
+    services.set_cap(building, 2024, Decimal("0.1"), today=date(2024, 3, 1))
+    send([("M1", "2024-02-01 00:00", "8000")], now=NOW)
+    alert = Alert.objects.first()
+    client.force_login(other_owner)
+    for alert_id in (alert.pk, alert.pk + 1000):  # someone else's, and none at all: the same answer
+        response = client.post(f"/supervision/alerts/{alert_id}/", {"status": "acknowledged"})
+        assert response.status_code == 404
+    alert.refresh_from_db()
+    assert alert.status == Alert.Status.OPEN
+    client.force_login(owner_user)
+    assert client.post(f"/supervision/alerts/{alert.pk}/", {"status": "acknowledged"}).status_code == 302
+    alert.refresh_from_db()
+    assert (alert.status, alert.handled_by) == (Alert.Status.ACKNOWLEDGED, owner_user)

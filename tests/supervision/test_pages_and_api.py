@@ -84,7 +84,7 @@ def test_owner_uploads_and_handles_alerts(client, city):
     alert.refresh_from_db()
     assert alert.status == Alert.Status.ACKNOWLEDGED
     other = Alert.objects.exclude(building__owner=city["owner"].organisation).first()
-    assert client.post(f"/supervision/alerts/{other.pk}/", {"status": "resolved"}).status_code == 403
+    assert client.post(f"/supervision/alerts/{other.pk}/", {"status": "resolved"}).status_code == 404
     assert client.get(f"/supervision/plan/?plan={city['plan'].pk}").status_code == 403
 
 

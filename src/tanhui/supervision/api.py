@@ -249,7 +249,9 @@ def list_alerts(request, status: str | None = None, kind: str | None = None):
 
 @router.post("/alerts/{alert_id}", response=AlertOut)
 def handle_alert(request, alert_id: int, payload: AlertIn):
-    alert = get_object_or_404(Alert.objects.select_related("building", "meter"), pk=alert_id)
+    # an alert of a building one may not see is "not found", like one that does not exist
+    visible = Alert.objects.filter(building__in=access.buildings_for(request.auth))
+    alert = get_object_or_404(visible.select_related("building", "meter"), pk=alert_id)
     return _alert_out(services.handle_alert(alert, request.auth, payload.status))
 
 

@@ -244,7 +244,8 @@ def alert_list(request):
 @login_required
 @require_POST
 def handle_alert(request, alert_id: int):
-    alert = get_object_or_404(Alert, pk=alert_id)
+    # an alert of a building one may not see is "not found", like one that does not exist
+    alert = get_object_or_404(Alert.objects.filter(building__in=access.buildings_for(request.user)), pk=alert_id)
     form = forms.AlertForm(request.POST)
     if form.is_valid():
         try:
