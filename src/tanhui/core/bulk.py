@@ -42,9 +42,10 @@ def _flat_chunks(rows: Iterator[Sequence]) -> Iterator[list]:
 def insert_arrow(table: str, columns: Sequence[str], data: ArrowRows | Iterable[ArrowRows]) -> int:
     """Inserts Arrow rows (fields in `columns` order), one table or a stream of them, into `table`;
     returns how many. No Python object is made per row: PostgreSQL gets CSV rendered by Arrow, SQLite
-    the columns interleaved into one flat list of values, the next chunk's made by a second thread
-    while SQLite writes this one (it lets go of the GIL while it steps)."""
-    chunks = [data] if isinstance(data, ArrowRows) else data
+    the columns interleaved into one flat list of values; in a stream, the next chunk's is made by a
+    second thread while SQLite writes this one (it lets go of the GIL while it steps)."""
+    single = isinstance(data, ArrowRows)
+    chunks = [data] if single else data
     if connection.vendor == "postgresql":
         count = 0
         with _copy(table, columns, " (FORMAT csv)") as copy:
@@ -54,7 +55,8 @@ def insert_arrow(table: str, columns: Sequence[str], data: ArrowRows | Iterable[
                 copy.write(buffer.getbuffer())
                 count += chunk.num_rows
         return count
-    return _sqlite_insert(table, columns, _made_ahead(_flat_values(chunk) for chunk in chunks))
+    flat_chunks = (_flat_values(chunk) for chunk in chunks)
+    return _sqlite_insert(table, columns, flat_chunks if single else _made_ahead(flat_chunks))
 
 
 def _flat_values(chunk: ArrowRows) -> list:
