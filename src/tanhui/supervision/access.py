@@ -5,7 +5,7 @@ indicators only."""
 from django.db.models import QuerySet
 
 from tanhui.people.models import User
-from tanhui.supervision.models import Building, Indicator, Meter, PlanTask
+from tanhui.supervision.models import Alert, Building, Indicator, Meter, PlanTask
 
 OWNER_ROLES = (User.Role.DEPARTMENT, User.Role.ENTERPRISE)
 
@@ -31,6 +31,12 @@ def buildings_for(user) -> QuerySet[Building]:
 def meters_for(user) -> QuerySet[Meter]:
     """The meters a user may send readings for (and see)."""
     return Meter.objects.filter(building__in=buildings_for(user))
+
+
+def alerts_for(user) -> QuerySet[Alert]:
+    """The alerts a user may see and handle: those of the buildings they see. Any other alert id is
+    answered as not found, so that its existence is not told."""
+    return Alert.objects.filter(building__in=buildings_for(user))
 
 
 def can_report_task(user, task: PlanTask) -> bool:

@@ -229,7 +229,7 @@ def batch_detail(request, batch_id: int):
 
 @login_required
 def alert_list(request):
-    alerts = Alert.objects.filter(building__in=access.buildings_for(request.user)).select_related("building", "meter")
+    alerts = access.alerts_for(request.user).select_related("building", "meter")
     status = request.GET.get("status", Alert.Status.OPEN)
     if status in Alert.Status.values:
         alerts = alerts.filter(status=status)
@@ -244,8 +244,7 @@ def alert_list(request):
 @login_required
 @require_POST
 def handle_alert(request, alert_id: int):
-    # an alert of a building one may not see is "not found", like one that does not exist
-    alert = get_object_or_404(Alert.objects.filter(building__in=access.buildings_for(request.user)), pk=alert_id)
+    alert = get_object_or_404(access.alerts_for(request.user), pk=alert_id)
     form = forms.AlertForm(request.POST)
     if form.is_valid():
         try:
